@@ -1,0 +1,22 @@
+# `make test` works on a fresh machine: it makes a local venv with the test
+# tools (never runtime dependencies: nextapi itself is stdlib only) and runs them.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+
+.PHONY: test venv clean
+
+test: venv
+	$(PY) -m pytest
+
+venv: $(STAMP)
+
+$(STAMP): tests/requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r tests/requirements.txt
+	touch $(STAMP)
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -1,0 +1,13 @@
+"""nextapi: Next.js-style API routes for Python, as one stdlib-only WSGI package.
+
+A folder of handler files becomes an HTTP API: `pages/api/comments/[id].py`
+answers `/api/comments/42` with `req.query["id"] == "42"`.
+"""
+from .app import App
+from .errors import BuildError, HTTPError
+from .loader import LoadError
+from .request import Request
+from .response import Response, ResponseSentError
+
+__version__ = "0.1.0"
+__all__ = ["App", "BuildError", "HTTPError", "LoadError", "Request", "Response", "ResponseSentError", "__version__"]

@@ -1,0 +1,232 @@
+"""The WSGI callable: environ -> Request -> route match -> middleware -> handler
+-> Response -> start_response. Errors become JSON responses here, in one place.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import threading
+import traceback
+from typing import Any, Callable, Iterable
+
+from .body import check_length
+from .errors import BuildError, HTTPError
+from .loader import LoadError, Target, load_middleware, load_target
+from .middleware import middleware_files, run_chain
+from .request import Request
+from .response import JSON_TYPE, Response, SerializationError, finalize
+from .routing import Route, compile_routes, match, scan, static_table
+
+logger = logging.getLogger("nextapi")
+
+StartResponse = Callable[..., Any]
+
+
+class App:
+    """A WSGI application serving `pages_dir/api/` (R1).
+
+    Outside dev mode everything is imported and compiled here, so a broken
+    file or a route conflict fails at start-up, naming the file (R5, R12).
+    In dev mode handlers load on first use and reload when their file, or
+    the folder tree, changes (R50).
+    """
+
+    def __init__(self, pages_dir: str | os.PathLike[str] = "pages", *, dev: bool = False) -> None:
+        self.pages_dir = os.path.abspath(os.fspath(pages_dir))
+        self.dev = dev
+        if not os.path.isdir(self.pages_dir):
+            raise BuildError(f"pages folder not found: {self.pages_dir}")
+        project = os.path.dirname(self.pages_dir)
+        if project not in sys.path:  # R11: handlers can `import lib.db`
+            sys.path.insert(0, project)
+        self._lock = threading.RLock()
+        self._middleware: dict[str, tuple[float, Any]] = {}
+        self._tree_stamp: Any = None
+        self._build()
+
+    # -- build ----------------------------------------------------------------
+    def _build(self) -> None:
+        routes = scan(self.pages_dir)
+        root = compile_routes(routes)
+        for route in routes:
+            route.middleware_dirs = middleware_files(self.pages_dir, route.rel)
+        if not self.dev:
+            for route in routes:
+                route.target = load_target(route.file)
+            for path in {p for r in routes for p in r.middleware_dirs}:
+                self._middleware[path] = (0.0, load_middleware(path))
+        self.routes: list[Route] = routes
+        self._root = root
+        self._static = static_table(routes)
+        if self.dev:
+            self._tree_stamp = self._stamp()
+
+    def _stamp(self) -> tuple[tuple[str, int], ...]:
+        """Folder mtimes under api/: a file added, removed or renamed changes one."""
+        stamp = []
+        for dirpath, dirnames, _ in os.walk(os.path.join(self.pages_dir, "api")):
+            dirnames[:] = [d for d in dirnames if not d.startswith(".") and d != "__pycache__"]
+            try:
+                stamp.append((dirpath, os.stat(dirpath).st_mtime_ns))
+            except OSError:
+                pass
+        return tuple(stamp)
+
+    def _refresh(self) -> None:
+        stamp = self._stamp()
+        if stamp != self._tree_stamp:
+            with self._lock:
+                old = {r.file: r for r in self.routes}
+                self._build()
+                for route in self.routes:  # keep modules that did not change
+                    prev = old.get(route.file)
+                    if prev is not None:
+                        route.target, route.mtime = prev.target, prev.mtime
+
+    def _target(self, route: Route) -> Target:
+        """In dev mode, (re)import a handler whose file changed since last use."""
+        try:
+            mtime = os.stat(route.file).st_mtime_ns
+        except OSError:
+            raise HTTPError(404) from None
+        if route.target is None or mtime != route.mtime:
+            with self._lock:
+                if route.target is None or mtime != route.mtime:
+                    route.mtime = mtime
+                    route.target = None
+                    route.target = load_target(route.file)
+        return route.target
+
+    def _chain(self, route: Route) -> list[Any]:
+        chain = []
+        for path in route.middleware_dirs:
+            if self.dev:
+                mtime = os.stat(path).st_mtime_ns
+                cached = self._middleware.get(path)
+                if cached is None or cached[0] != mtime:
+                    with self._lock:
+                        self._middleware[path] = cached = (mtime, load_middleware(path))
+            else:
+                cached = self._middleware[path]
+            chain.append(cached[1])
+        return chain
+
+    # -- request --------------------------------------------------------------
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        try:
+            status, headers, body = self._respond(environ)
+        except Exception as exc:  # a bug of ours: still answer, never crash the worker
+            logger.exception("nextapi failed to answer %s", environ.get("PATH_INFO"))
+            environ["nextapi.exception"] = exc
+            status, headers, body = _plain_error(500, "Internal Server Error")
+        start_response(status, headers)
+        return body
+
+    def _respond(self, environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], Iterable[bytes]]:
+        method = environ["REQUEST_METHOD"].upper()
+        try:
+            path = (environ.get("PATH_INFO") or "/").encode("latin-1").decode("utf-8")
+        except UnicodeError:
+            return _plain_error(400, "Invalid path: not UTF-8")
+        if self.dev:
+            self._refresh()
+        if len(path) > 1 and path.endswith("/"):
+            return self._slash_redirect(path, environ, method)
+
+        route = self._static.get(path)  # PERF: most API paths have no parameters
+        params: dict[str, Any] = {}
+        if route is None:
+            found = match(self._root, path[1:].split("/"))
+            if found is None:
+                return _plain_error(404, "Not Found", method)
+            route, params = found
+
+        res = Response()
+        try:
+            target = self._target(route) if self.dev else route.target
+            chain = self._chain(route) if route.middleware_dirs else ()
+        except LoadError as exc:  # dev only: the other routes keep working
+            logger.error("%s", exc)
+            return _plain_error(500, f"Error loading {exc}", method, detail={"traceback": exc.traceback})
+        except HTTPError as exc:
+            return _plain_error(exc.status, exc.message, method)
+
+        config = target.config
+        req = Request(environ, path, params, config)
+        try:
+            if config.body_parser:
+                check_length(environ, config.size_limit, config.size_label)  # 413 before reading
+            run_chain(chain, _dispatcher(target), req, res)
+            if not res.finished and self.dev and not config.external_resolver:
+                logger.warning("API resolved without sending a response for %s, "
+                               "this may result in stalled requests.", path)
+        except HTTPError as exc:
+            res._reset(keep_headers=True)
+            status = exc.status if 400 <= exc.status <= 599 else 500
+            res.status(status)
+            for name, value in exc.headers:
+                res.set_header(name, value)
+            _send_error(res, exc.message)
+        except Exception as exc:
+            environ["nextapi.exception"] = exc
+            logger.exception("Error in API route %s (%s)", path, route.rel)
+            res._reset(keep_headers=False)
+            res.status(500)
+            message = str(exc) if isinstance(exc, SerializationError) else "Internal Server Error"
+            _send_error(res, message, _dev_detail(exc) if self.dev else None)
+        return finalize(res, method, environ, etag=config.etag,
+                        response_limit=config.response_limit, path=path)
+
+    def _slash_redirect(self, path: str, environ: dict[str, Any], method: str) -> Any:
+        """`/api/users/` -> 308 `/api/users`, query kept; never an off-site `//host`."""
+        target = "/" + path.strip("/")
+        res = Response()
+        qs = environ.get("QUERY_STRING")
+        res.redirect(308, f"{target}?{qs}" if qs else target)
+        return finalize(res, method, environ, etag=False)
+
+
+def _dispatcher(target: Target) -> Callable[[Request, Response], Any]:
+    """The innermost step of the chain: pick the function for the method (R10, R14)."""
+
+    def dispatch(req: Request, res: Response) -> Any:
+        fn = target.handler
+        if fn is None:
+            fn = target.methods.get(req.method)
+            if fn is None and req.method == "HEAD":
+                fn = target.methods.get("GET")
+            if fn is None:
+                if req.method == "OPTIONS":
+                    res.status(204).set_header("Allow", target.allow).end()
+                    return None
+                raise HTTPError(405, "Method Not Allowed", headers={"Allow": target.allow})
+        result = fn(req, res)
+        if result is not None and not res.finished:
+            res.send(result)
+        return result
+
+    return dispatch
+
+
+def _send_error(res: Response, message: str, detail: dict[str, Any] | None = None) -> None:
+    body = {"error": message}
+    if detail:
+        body.update(detail)
+    res.set_header("Content-Type", JSON_TYPE)
+    res.send(body)
+
+
+def _dev_detail(exc: BaseException) -> dict[str, Any]:
+    return {
+        "exception": f"{type(exc).__name__}: {exc}",
+        "traceback": "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
+    }
+
+
+def _plain_error(status: int, message: str, method: str = "GET",
+                 detail: dict[str, Any] | None = None) -> tuple[str, list[tuple[str, str]], Iterable[bytes]]:
+    res = Response()
+    res.status(status)
+    _send_error(res, message, detail)
+    return finalize(res, method, {}, etag=False)

@@ -1,0 +1,201 @@
+"""Request bodies: size limits, reading within them, and parsing by content type.
+
+Reading and parsing are separate so ``req.raw_body`` (signature checks) and
+``req.body`` share one read, and so the limit is enforced before any byte
+past it is buffered (R24).
+"""
+from __future__ import annotations
+
+import json
+import re
+import sys
+from fractions import Fraction
+from itertools import accumulate
+from typing import Any
+
+from .errors import HTTPError
+from .query import parse_query_bytes
+
+CHUNK = 64 * 1024  # largest single read() from wsgi.input
+MAX_JSON_DEPTH = 64
+
+# Multipliers of the npm `bytes` package that Next.js uses: 1kb = 1024 bytes.
+_UNITS = {"b": 1, "kb": 1 << 10, "mb": 1 << 20, "gb": 1 << 30, "tb": 1 << 40, "pb": 1 << 50}
+_SIZE = re.compile(r"[ \t]*([0-9]+(?:\.[0-9]+)?)[ \t]*([kmgtp]?b)?[ \t]*", re.IGNORECASE)
+
+
+def parse_size(value: int | str) -> int:
+    """``1048576``, ``"1mb"``, ``"500 KB"``, ``"1.5mb"`` -> bytes (floored), for config sizes."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        if value < 0:
+            raise ValueError(f"Invalid size {value!r}: must not be negative")
+        return value
+    if isinstance(value, str):
+        m = _SIZE.fullmatch(value)
+        if m:
+            unit = (m.group(2) or "b").lower()
+            return int(Fraction(m.group(1)) * _UNITS[unit])
+    raise ValueError(
+        f"Invalid size {value!r}: use a number of bytes or a string such as '500kb' or '1mb'"
+    )
+
+
+def check_length(environ: dict[str, Any], limit: int, label: str) -> int | None:
+    """The declared Content-Length (None if not given), or 400/413 before any read.
+
+    Lets the app refuse an oversized upload up front, from the header alone.
+    """
+    length = _content_length(environ.get("CONTENT_LENGTH"))
+    if length is not None and length > limit:
+        raise _too_large(label)
+    return length
+
+
+def read_body(environ: dict[str, Any], limit: int, label: str) -> bytes | None:
+    """Read ``wsgi.input`` without ever holding more than ``limit`` (+1) bytes.
+
+    ``None`` means there is no body: no Content-Length and no terminated
+    (chunked) input, or a terminated input that was empty. Over the limit is
+    ``HTTPError(413, "Body exceeded <label> limit")``.
+    """
+    length = check_length(environ, limit, label)
+    stream = environ.get("wsgi.input")
+    if length is not None:
+        return _read_exactly(stream, length) if stream is not None else b""
+    if stream is None or not environ.get("wsgi.input_terminated"):
+        return None
+    chunks: list[bytes] = []
+    total = 0
+    while True:
+        # Ask for at most one byte past the limit: enough to know it was exceeded.
+        chunk = stream.read(min(CHUNK, limit + 1 - total))
+        if not chunk:
+            break
+        total += len(chunk)
+        if total > limit:
+            raise _too_large(label)
+        chunks.append(chunk)
+    return b"".join(chunks) or None
+
+
+def parse_body(raw: bytes | None, content_type: str | None) -> object:
+    """Turn raw bytes into ``req.body`` by media type (R23); bad input is a 400."""
+    if raw is None:
+        return None
+    media, params = _media_type(content_type)
+    if not media:
+        return _decode(raw, "utf-8") if raw else None
+    if media in ("application/json", "application/ld+json") or (
+        media.endswith("+json") and "/" in media
+    ):
+        return _parse_json(raw)
+    if media == "application/x-www-form-urlencoded":
+        return parse_query_bytes(raw)
+    if media.startswith("text/"):
+        return _decode(raw, params.get("charset") or "utf-8")
+    return raw  # multipart/form-data and everything else: bytes, as sent
+
+
+def _too_large(label: str) -> HTTPError:
+    return HTTPError(413, f"Body exceeded {label} limit")
+
+
+def _content_length(value: str | None) -> int | None:
+    """Plain ASCII digits or nothing; ``+1``, ``1_0``, `` 1`` or ``١`` are a 400."""
+    if not value:
+        return None
+    if not (value.isascii() and value.isdigit()):
+        raise HTTPError(400, "Invalid Content-Length")
+    digits = value.lstrip("0") or "0"
+    # int() refuses > 4300 digits on 3.11+; any 20-digit length is over every limit.
+    return int(digits) if len(digits) < 20 else 1 << 64
+
+
+def _read_exactly(stream: Any, length: int) -> bytes:
+    """Read ``length`` bytes in bounded chunks; a short body (early EOF) is returned as is."""
+    chunks: list[bytes] = []
+    remaining = length
+    while remaining > 0:
+        # read() always gets its size: wsgiref.validate asserts exactly one argument.
+        chunk = stream.read(min(CHUNK, remaining))
+        if not chunk:
+            break
+        chunk = chunk[:remaining]  # a stream returning more than asked is cut
+        chunks.append(chunk)
+        remaining -= len(chunk)
+    return b"".join(chunks)
+
+
+def _media_type(content_type: str | None) -> tuple[str, dict[str, str]]:
+    """``'Text/Plain; Charset="latin-1"'`` -> ``('text/plain', {'charset': 'latin-1'})``."""
+    if not content_type:
+        return "", {}
+    media, *rest = content_type.split(";")
+    params: dict[str, str] = {}
+    for item in rest:
+        key, eq, val = item.partition("=")
+        key = key.strip().lower()
+        if eq and key and key not in params:
+            val = val.strip()
+            if len(val) > 1 and val[0] == val[-1] == '"':
+                val = val[1:-1]
+            params[key] = val
+    return media.strip().lower(), params
+
+
+def _decode(raw: bytes, charset: str) -> str:
+    # A cap on the name keeps client-chosen charsets to cheap codec lookups.
+    if len(charset) > 40:
+        raise HTTPError(400, "Invalid body")
+    try:
+        return raw.decode(charset)
+    except (LookupError, ValueError):  # unknown codec, or UnicodeDecodeError
+        raise HTTPError(400, "Invalid body") from None
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")  # NaN/Infinity: JSON.parse refuses them too
+
+
+def _bounded_int(text: str) -> int:
+    # Python 3.10 has no int-digit limit, and int() of a huge literal is quadratic.
+    if len(text) > 4300:
+        raise ValueError("integer too long")
+    return int(text)
+
+
+# PERF: the C scanner is fastest with parse_int left at int; 3.11+ already bounds it.
+_PARSE_INT = None if hasattr(sys, "get_int_max_str_digits") else _bounded_int
+_DEPTH = {"[": 1, "{": 1, "]": -1, "}": -1}
+_NOT_BRACKETS = re.compile(r"[^\[\]{}]+")
+
+
+def _parse_json(raw: bytes) -> object:
+    try:
+        # RFC 8259 lets a parser ignore a BOM; utf-8-sig does exactly that.
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise HTTPError(400, "Invalid JSON") from None
+    if not text.strip(" \t\r\n"):
+        return {}
+    if _too_deep(text):
+        raise HTTPError(400, "Invalid JSON")
+    try:
+        return json.loads(text, parse_constant=_reject_constant, parse_int=_PARSE_INT)
+    except (ValueError, RecursionError):  # JSONDecodeError is a ValueError
+        raise HTTPError(400, "Invalid JSON") from None
+
+
+def _too_deep(text: str) -> bool:
+    """Bracket nesting outside strings deeper than MAX_JSON_DEPTH, in linear time.
+
+    Done before json.loads so a hostile ``[[[[...`` never recurses at all.
+    """
+    # PERF: most bodies cannot nest that deep at all; two C-level counts say so.
+    if text.count("[") + text.count("{") <= MAX_JSON_DEPTH:
+        return False
+    # Drop escaped backslashes, then escaped quotes: every '"' left delimits a string,
+    # so the even pieces of a split on '"' are exactly the text outside strings.
+    outside = "".join(text.replace("\\\\", "").replace('\\"', "").split('"')[::2])
+    brackets = _NOT_BRACKETS.sub("", outside)
+    return max(accumulate(map(_DEPTH.__getitem__, brackets)), default=0) > MAX_JSON_DEPTH

@@ -1,0 +1,56 @@
+"""The ``Cookie`` request header, parsed by hand so one bad pair never costs the rest.
+
+``http.cookies.SimpleCookie`` drops everything after a malformed pair and
+treats commas as separators; browsers send neither. This parser splits on
+``;`` only, is linear in the header length and never raises.
+"""
+from __future__ import annotations
+
+import re
+from urllib.parse import unquote_to_bytes
+
+_SURROGATES = re.compile("[\ud800-\udfff]")
+# A "%" not followed by two hex digits makes decodeURIComponent throw.
+_BAD_ESCAPE = re.compile("%(?![0-9A-Fa-f]{2})")
+_WS = " \t"  # RFC 6265 OWS: U+00A0 and friends stay part of the name.
+
+
+def parse_cookies(header: str | bytes | None) -> dict[str, str]:
+    """Parse an ``HTTP_COOKIE`` value into ``{name: value}``; the first duplicate wins."""
+    if not header or not isinstance(header, (str, bytes)):
+        return {}
+    out: dict[str, str] = {}
+    for pair in _text(header).split(";"):
+        name, eq, value = pair.partition("=")
+        if not eq:
+            continue
+        name = name.strip(_WS)
+        if not name or name in out:
+            continue
+        value = value.strip(_WS)
+        if len(value) > 1 and value[0] == '"' and value[-1] == '"':
+            value = value[1:-1]
+        out[name] = _decode(value) if "%" in value else value
+    return out
+
+
+def _text(header: str | bytes) -> str:
+    """The header's raw bytes (latin-1 str per PEP 3333) read as UTF-8, never raising."""
+    if isinstance(header, bytes):
+        return header.decode("utf-8", "replace")
+    if header.isascii():
+        return header
+    try:
+        return header.encode("latin-1").decode("utf-8", "replace")
+    except UnicodeEncodeError:  # already text, not latin-1 bytes
+        return _SURROGATES.sub("\ufffd", header)
+
+
+def _decode(value: str) -> str:
+    """decodeURIComponent in a try/catch: the decoded value, or the value as sent."""
+    if _BAD_ESCAPE.search(value):
+        return value
+    try:
+        return unquote_to_bytes(value.encode("utf-8")).decode("utf-8")
+    except UnicodeError:
+        return value

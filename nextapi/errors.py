@@ -1,0 +1,43 @@
+"""Errors as exceptions, turned into JSON responses in one place (the app)."""
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Iterable, Mapping
+
+
+class HTTPError(Exception):
+    """Raise anywhere in a handler, middleware or parser to answer with `status`.
+
+    The app turns it into ``{"error": message}`` with the given extra headers,
+    so every framework-made error has the same shape (R40, R42).
+    """
+
+    def __init__(
+        self,
+        status: int,
+        message: str | None = None,
+        *,
+        headers: Mapping[str, str] | Iterable[tuple[str, str]] | None = None,
+    ) -> None:
+        if message is None:
+            try:
+                message = HTTPStatus(status).phrase
+            except ValueError:
+                message = "Error"
+        super().__init__(message)
+        self.status = int(status)
+        self.message = message
+        if headers is None:
+            self.headers: list[tuple[str, str]] = []
+        elif isinstance(headers, Mapping):
+            self.headers = list(headers.items())
+        else:
+            self.headers = list(headers)
+
+    def __repr__(self) -> str:
+        return f"HTTPError({self.status}, {self.message!r})"
+
+
+class BuildError(Exception):
+    """The pages folder cannot become an app: a conflict, a missing api/ folder,
+    or a handler file that fails to load. The message names the file(s)."""

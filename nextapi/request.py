@@ -1,0 +1,144 @@
+"""The request a handler sees: thin over the WSGI environ, parsed lazily.
+
+`query`, `cookies`, `headers` and `body` cost nothing until read and are
+parsed once (Bottle's DictProperty idea), so a handler that only looks at
+`req.method` allocates little more than this object.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any, BinaryIO
+from urllib.parse import quote
+
+from .body import parse_body, read_body
+from .cookies import parse_cookies
+from .loader import DEFAULT_CONFIG, RouteConfig
+from .query import parse_query
+
+_UNSET: Any = object()
+
+
+class Headers(Mapping[str, str]):
+    """Request headers from the environ, looked up case-insensitively."""
+
+    __slots__ = ("_items",)
+
+    def __init__(self, environ: Mapping[str, Any]) -> None:
+        items: dict[str, str] = {}
+        for key, value in environ.items():
+            if key.startswith("HTTP_"):
+                items[key[5:].replace("_", "-").lower()] = value
+            elif key in ("CONTENT_TYPE", "CONTENT_LENGTH") and value:
+                items[key.replace("_", "-").lower()] = value
+        self._items = items
+
+    def __getitem__(self, name: str) -> str:
+        return self._items[name.lower()]
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name.lower() in self._items
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __repr__(self) -> str:
+        return f"Headers({self._items!r})"
+
+
+class Request:
+    """What a handler gets as `req` (R20–R25)."""
+
+    __slots__ = ("environ", "method", "path", "params", "config", "files",
+                 "_query", "_cookies", "_headers", "_raw", "_body")
+
+    def __init__(
+        self,
+        environ: dict[str, Any],
+        path: str,
+        params: dict[str, Any] | None = None,
+        config: RouteConfig = DEFAULT_CONFIG,
+    ) -> None:
+        self.environ = environ
+        self.method: str = environ["REQUEST_METHOD"].upper()
+        self.path = path
+        self.params = params or {}
+        self.config = config
+        self.files: dict[str, Any] = {}
+        self._query = self._cookies = self._headers = self._raw = self._body = _UNSET
+
+    def __repr__(self) -> str:
+        return f"<Request {self.method} {self.url}>"
+
+    @property
+    def url(self) -> str:
+        """Path and query as the client sent them."""
+        env = self.environ
+        raw = env.get("RAW_URI") or env.get("REQUEST_URI")
+        if raw:
+            return raw
+        url = quote(self.path, safe="/:@!$&'()*+,;=-._~")
+        qs = env.get("QUERY_STRING")
+        return f"{url}?{qs}" if qs else url
+
+    @property
+    def query(self) -> dict[str, Any]:
+        """Query string and route parameters; route parameters win (R21)."""
+        if self._query is _UNSET:
+            qs = self.environ.get("QUERY_STRING")
+            query = parse_query(qs) if qs else {}
+            if self.params:
+                query.update(self.params)
+            self._query = query
+        return self._query
+
+    @property
+    def cookies(self) -> dict[str, str]:
+        if self._cookies is _UNSET:
+            header = self.environ.get("HTTP_COOKIE")
+            self._cookies = parse_cookies(header) if header else {}
+        return self._cookies
+
+    @property
+    def headers(self) -> Headers:
+        if self._headers is _UNSET:
+            self._headers = Headers(self.environ)
+        return self._headers
+
+    @property
+    def raw_body(self) -> bytes | None:
+        """The body bytes as received (for signature checks), within the size limit.
+
+        None when there is no body, or when the body parser is off (read
+        `req.stream` yourself then).
+        """
+        if self._raw is _UNSET:
+            if not self.config.body_parser:
+                self._raw = None
+            else:
+                try:
+                    self._raw = read_body(self.environ, self.config.size_limit, self.config.size_label)
+                except Exception as exc:
+                    self._raw = exc  # the stream is consumed: keep answering with the same error
+        if isinstance(self._raw, Exception):
+            raise self._raw
+        return self._raw
+
+    @property
+    def body(self) -> Any:
+        """The parsed body (R23): JSON value, form dict, str, bytes, or None."""
+        if self._body is _UNSET:
+            try:
+                self._body = parse_body(self.raw_body, self.environ.get("CONTENT_TYPE"))
+            except Exception as exc:
+                self._body = exc
+        if isinstance(self._body, Exception):
+            raise self._body
+        return self._body
+
+    @property
+    def stream(self) -> BinaryIO | None:
+        """The unread input when `body_parser` is False (R25), else None."""
+        return None if self.config.body_parser else self.environ["wsgi.input"]

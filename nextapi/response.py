@@ -1,0 +1,377 @@
+"""The response a handler builds as `res`, and the one function that turns it
+into WSGI status, headers and body (R30–R37).
+
+Every path (`res.json`, `res.send`, a returned value, an error) ends in
+`finalize`, which alone knows about Content-Length, HEAD, 204/304 and ETags.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+from collections.abc import Iterable, Iterator
+from datetime import datetime, timezone
+from email.utils import format_datetime
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import quote
+
+logger = logging.getLogger("nextapi")
+
+# PERF: status lines and the JSON encoder are built once, not per response.
+STATUS_LINES = {s.value: f"{s.value} {s.phrase}" for s in HTTPStatus}
+_encode_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
+JSON_TYPE = "application/json; charset=utf-8"
+TEXT_TYPE = "text/plain; charset=utf-8"
+BYTES_TYPE = "application/octet-stream"
+_NO_BODY = (204, 304)
+_CHUNK = 64 * 1024
+# What wsgiref.validate accepts as a header name, and no control characters in values.
+_NAME_RE = re.compile(r"[A-Za-z](?:[A-Za-z0-9_-]*[A-Za-z0-9])?\Z")
+_BAD_VALUE_RE = re.compile(r"[\x00-\x1f\x7f]")
+_HOP_BY_HOP = frozenset(
+    ("connection", "keep-alive", "proxy-authenticate", "proxy-authorization",
+     "te", "trailer", "trailers", "transfer-encoding", "upgrade")
+)
+_SAME_SITE = {"lax": "Lax", "strict": "Strict", "none": "None"}
+_REDIRECT_ERROR = (
+    "Invalid redirect arguments. Please use a single argument URL, e.g. res.redirect('/destination') "
+    "or use a status code and URL, e.g. res.redirect(307, '/destination')."
+)
+
+
+class SerializationError(TypeError):
+    """A handler sent a value JSON cannot encode; the message names its type."""
+
+
+class ResponseSentError(RuntimeError):
+    """Raised when a handler sends twice or changes headers after sending."""
+
+
+def dumps(value: Any) -> bytes:
+    """JSON bytes, compact as JSON.stringify; a bad value raises TypeError naming its type."""
+    try:
+        return _encode_json(value).encode("utf-8")
+    except (TypeError, ValueError) as exc:  # an object, NaN / Infinity, a cycle
+        raise SerializationError(f"Response is not JSON serializable: {exc}") from None
+
+
+def _check_header(name: str, value: str) -> None:
+    if not isinstance(name, str) or not _NAME_RE.match(name):
+        raise ValueError(f"Invalid header name {name!r}")
+    if _BAD_VALUE_RE.search(value):
+        raise ValueError(f"Invalid character in header {name!r}: CR, LF, NUL and control characters are refused")
+    try:
+        value.encode("latin-1")
+    except UnicodeEncodeError:
+        raise ValueError(f"Header {name!r} has characters outside Latin-1; percent-encode them") from None
+
+
+class Response:
+    """What a handler gets as `res`: chainable status, then one send."""
+
+    __slots__ = ("status_code", "_headers", "_chunks", "_body", "_stream", "finished")
+
+    def __init__(self) -> None:
+        self.status_code = 200
+        self._headers: dict[str, tuple[str, str | list[str]]] = {}
+        self._chunks: list[bytes] = []
+        self._body: bytes | None = None
+        self._stream: Iterable[Any] | None = None
+        self.finished = False
+
+    def __repr__(self) -> str:
+        return f"<Response {self.status_code}{' sent' if self.finished else ''}>"
+
+    # -- status and headers -------------------------------------------------
+    def status(self, code: int) -> Response:
+        if isinstance(code, bool) or not isinstance(code, int) or not 100 <= code <= 599:
+            raise ValueError(f"Invalid status code {code!r}: use an int from 100 to 599")
+        self._check_open()
+        self.status_code = code
+        return self
+
+    def set_header(self, name: str, value: str | int | list[str]) -> Response:
+        """Set a header; a list sends it once per item. CR/LF/NUL raise ValueError."""
+        self._check_open()
+        values = [str(v) for v in value] if isinstance(value, (list, tuple)) else str(value)
+        for v in values if isinstance(values, list) else (values,):
+            _check_header(name, v)
+        if name.lower() in _HOP_BY_HOP:
+            logger.debug("ignored hop-by-hop header %s: the server manages it", name)
+            return self
+        self._headers[name.lower()] = (name, values)
+        return self
+
+    def get_header(self, name: str) -> str | list[str] | None:
+        item = self._headers.get(name.lower())
+        return None if item is None else item[1]
+
+    def remove_header(self, name: str) -> Response:
+        self._check_open()
+        self._headers.pop(name.lower(), None)
+        return self
+
+    def set_cookie(
+        self,
+        name: str,
+        value: str,
+        *,
+        max_age: int | None = None,
+        expires: datetime | int | float | None = None,
+        path: str | None = "/",
+        domain: str | None = None,
+        secure: bool = False,
+        http_only: bool = True,
+        same_site: str | None = "Lax",
+    ) -> Response:
+        """Add a Set-Cookie header; the value is percent-encoded like Next.js does."""
+        if not _NAME_RE.match(name or ""):
+            raise ValueError(f"Invalid cookie name {name!r}")
+        parts = [f"{name}={quote(str(value), safe=_COOKIE_SAFE)}"]
+        if max_age is not None:
+            parts.append(f"Max-Age={int(max_age)}")
+        if expires is not None:
+            if not isinstance(expires, datetime):
+                expires = datetime.fromtimestamp(expires, timezone.utc)
+            elif expires.tzinfo is None:
+                expires = expires.replace(tzinfo=timezone.utc)
+            parts.append(f"Expires={format_datetime(expires.astimezone(timezone.utc), usegmt=True)}")
+        if domain:
+            parts.append(f"Domain={domain}")
+        if path:
+            parts.append(f"Path={path}")
+        if secure:
+            parts.append("Secure")
+        if http_only:
+            parts.append("HttpOnly")
+        if same_site:
+            label = _SAME_SITE.get(str(same_site).lower())
+            if label is None:
+                raise ValueError(f"same_site must be 'Lax', 'Strict' or 'None', not {same_site!r}")
+            parts.append(f"SameSite={label}")
+        cookie = "; ".join(parts)
+        _check_header("Set-Cookie", cookie)
+        existing = self.get_header("Set-Cookie")
+        cookies = [] if existing is None else existing if isinstance(existing, list) else [existing]
+        return self.set_header("Set-Cookie", [*cookies, cookie])
+
+    def clear_cookie(self, name: str, *, path: str | None = "/", domain: str | None = None) -> Response:
+        return self.set_cookie(name, "", max_age=0, expires=0, path=path, domain=domain,
+                               http_only=False, same_site=None)
+
+    # -- body ---------------------------------------------------------------
+    def json(self, value: Any) -> None:
+        """Send any JSON value, `None` and `True` included, as application/json."""
+        data = dumps(value)
+        self.set_header("Content-Type", JSON_TYPE)
+        self._finish(data)
+
+    def send(self, body: Any = None) -> None:
+        """Send a body, choosing the encoding and Content-Type by its type (R32)."""
+        if body is None:
+            self._finish(b"")
+        elif isinstance(body, str):
+            self._default_type(TEXT_TYPE)
+            self._finish(body.encode("utf-8"))
+        elif isinstance(body, (bytes, bytearray, memoryview)):
+            self._default_type(BYTES_TYPE)
+            self._finish(bytes(body))
+        elif isinstance(body, (dict, list, tuple, int, float)):
+            data = dumps(body)
+            self._default_type(JSON_TYPE)
+            self._finish(data)
+        elif hasattr(body, "read") or isinstance(body, Iterable):
+            self._check_open()
+            self._default_type(BYTES_TYPE)
+            self._stream = body
+            self.finished = True
+        else:
+            data = dumps(body)  # raises TypeError naming the type
+            self._default_type(JSON_TYPE)
+            self._finish(data)
+
+    def write(self, chunk: str | bytes) -> Response:
+        """Append to the body; `end()` finishes it."""
+        self._check_open()
+        self._chunks.append(chunk.encode("utf-8") if isinstance(chunk, str) else bytes(chunk))
+        return self
+
+    def end(self, body: str | bytes | None = None) -> None:
+        if body is not None:
+            self.write(body)
+        self._finish(b"")
+
+    def redirect(self, status_or_url: int | str, url: str | None = None) -> None:
+        """`redirect(url)` answers 307; `redirect(status, url)` any status (R34)."""
+        if url is None and isinstance(status_or_url, str):
+            status, url = 307, status_or_url
+        elif isinstance(status_or_url, int) and not isinstance(status_or_url, bool) and isinstance(url, str):
+            status = status_or_url
+        else:
+            raise ValueError(_REDIRECT_ERROR)
+        location = quote(url, safe="/:?#[]@!$&'()*+,;=-._~%")
+        self.status(status).set_header("Location", location)
+        self._default_type(TEXT_TYPE)
+        self._finish(location.encode("latin-1"))
+
+    @property
+    def sent(self) -> bool:
+        return self.finished
+
+    # -- internals ----------------------------------------------------------
+    def _check_open(self) -> None:
+        if self.finished:
+            raise ResponseSentError("The response was already sent; it cannot be changed or sent again")
+
+    def _default_type(self, content_type: str) -> None:
+        if "content-type" not in self._headers:
+            self.set_header("Content-Type", content_type)
+
+    def _finish(self, data: bytes) -> None:
+        self._check_open()
+        if self._chunks:
+            data = b"".join(self._chunks) + data
+            self._chunks = []
+        self._body = data
+        self.finished = True
+
+    def _reset(self, keep_headers: bool) -> None:
+        """Forget the body (and maybe headers) so an error can replace it."""
+        self._close_stream()
+        if not keep_headers:
+            self._headers = {}
+        else:
+            self._headers.pop("content-type", None)
+            self._headers.pop("content-length", None)
+        self._chunks, self._body, self._stream, self.finished = [], None, None, False
+
+    def _close_stream(self) -> None:
+        close = getattr(self._stream, "close", None)
+        if close is not None:
+            close()
+
+
+_COOKIE_SAFE = "-_.!~*'()"  # what encodeURIComponent leaves alone
+
+
+def etag_of(data: bytes) -> str:
+    return f'"{len(data):x}-{hashlib.blake2b(data, digest_size=12).hexdigest()}"'
+
+
+def etag_matches(if_none_match: str, etag: str) -> bool:
+    """Weak comparison (RFC 9110 8.8.3.2) against a list header, `*` included."""
+    if if_none_match.strip() == "*":
+        return True
+    opaque = etag[2:] if etag.startswith("W/") else etag
+    for tag in if_none_match.split(","):
+        tag = tag.strip()
+        if tag.startswith("W/"):
+            tag = tag[2:]
+        if tag == opaque:
+            return True
+    return False
+
+
+def finalize(
+    res: Response, method: str, environ: dict[str, Any], *, etag: bool = True,
+    response_limit: int | None = None, path: str = "",
+) -> tuple[str, list[tuple[str, str]], Iterable[bytes]]:
+    """Turn a finished Response into (status line, headers, body iterable)."""
+    status = res.status_code
+    headers = res._headers
+    body = res._body
+    stream = res._stream
+    if not res.finished:  # a write() without end(): send what was written
+        body = b"".join(res._chunks)
+
+    if stream is None and body is None:
+        body = b""
+
+    if stream is None and etag and method in ("GET", "HEAD") and 200 <= status < 300 and status != 204:
+        if "etag" not in headers:
+            headers["etag"] = ("ETag", etag_of(body))
+        inm = environ.get("HTTP_IF_NONE_MATCH")
+        tag = headers["etag"][1]
+        if inm and isinstance(tag, str) and etag_matches(inm, tag):
+            status = 304
+
+    out: list[tuple[str, str]] = []
+    for name, value in headers.values():
+        if isinstance(value, list):
+            out.extend((name, v) for v in value)
+        else:
+            out.append((name, value))
+
+    line = STATUS_LINES.get(status) or f"{status} Unknown"
+    if status in _NO_BODY or status < 200:
+        res._close_stream()
+        out = [h for h in out if h[0].lower() not in ("content-type", "content-length")]
+        return line, out, []
+
+    if "content-type" not in headers:
+        out.append(("Content-Type", TEXT_TYPE if stream is None else BYTES_TYPE))
+    if stream is not None:
+        out = [h for h in out if h[0].lower() != "content-length"]
+        if method == "HEAD":
+            res._close_stream()
+            return line, out, []
+        return line, out, _StreamBody(stream, path)
+
+    if "content-length" in headers:
+        out = [h for h in out if h[0].lower() != "content-length"]
+    out.append(("Content-Length", str(len(body))))
+    if response_limit is not None and len(body) >= response_limit:
+        logger.warning("API response for %s exceeds %s. API Routes are meant to respond quickly.",
+                       path, format_size(response_limit))
+    return line, out, [] if method == "HEAD" else [body]
+
+
+def format_size(n: int) -> str:
+    for unit, size in (("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)):
+        if n >= size and n % size == 0:
+            return f"{n // size}{unit}"
+    return f"{n}B"
+
+
+class _StreamBody:
+    """A WSGI body over a handler's iterable or file: chunk by chunk, closed once."""
+
+    __slots__ = ("_source", "_iter", "_path")
+
+    def __init__(self, source: Any, path: str) -> None:
+        self._source = source
+        self._path = path
+        read = getattr(source, "read", None)
+        self._iter: Iterator[Any] = _read_chunks(read) if read is not None else iter(source)
+
+    def __iter__(self) -> _StreamBody:
+        return self
+
+    def __next__(self) -> bytes:
+        while True:
+            try:
+                chunk = next(self._iter)
+            except StopIteration:
+                raise
+            except Exception:
+                # Headers are gone already: log and end the body early.
+                logger.exception("error while streaming the response for %s", self._path)
+                raise StopIteration from None
+            if isinstance(chunk, str):
+                chunk = chunk.encode("utf-8")
+            elif not isinstance(chunk, bytes):
+                chunk = bytes(chunk) if isinstance(chunk, (bytearray, memoryview)) else dumps(chunk)
+            if chunk:
+                return chunk
+
+    def close(self) -> None:
+        close = getattr(self._source, "close", None)
+        if close is not None:
+            close()
+
+
+def _read_chunks(read: Any) -> Iterator[Any]:
+    while chunk := read(_CHUNK):  # bytes or str files both end with an empty read
+        yield chunk

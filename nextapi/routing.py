@@ -1,0 +1,198 @@
+"""The folder router: scan `api/` once, compile a trie, match paths against it.
+
+One parse of each file name feeds three users: the trie, the conflict checks
+(R5) and the route table of the CLI. Matching does a dict lookup per segment
+and backtracks, so its cost depends on the path, not on the number of routes.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import BuildError
+
+STATIC, PARAM, CATCHALL, OPTIONAL = 0, 1, 2, 3
+
+
+@dataclass(frozen=True)
+class Segment:
+    kind: int
+    name: str  # the static text, or the parameter name
+
+    def __str__(self) -> str:
+        return ("{}", "[{}]", "[...{}]", "[[...{}]]")[self.kind].format(self.name)
+
+
+@dataclass(eq=False)
+class Route:
+    """One handler file and what the app learns about it once loaded."""
+
+    file: str  # absolute path of the .py file
+    rel: str  # path relative to the pages folder, with '/' separators
+    segments: tuple[Segment, ...]
+    # Filled in by the loader:
+    target: Any = None  # a loaded Target, or None until imported
+    mtime: float = 0.0
+    error: Any = None  # a LoadError in dev mode when the file is broken
+    middleware_dirs: tuple[str, ...] = field(default=())
+
+    @property
+    def pattern(self) -> str:
+        return "/" + "/".join(str(s) for s in self.segments)
+
+
+def parse_segment(part: str, where: str) -> Segment:
+    """Turn one file or folder name (without .py) into a Segment."""
+    if part.startswith("[[...") and part.endswith("]]"):
+        kind, name = OPTIONAL, part[5:-2]
+    elif part.startswith("[...") and part.endswith("]"):
+        kind, name = CATCHALL, part[4:-1]
+    elif part.startswith("[") and part.endswith("]"):
+        kind, name = PARAM, part[1:-1]
+    else:
+        if "[" in part or "]" in part:
+            raise BuildError(f"{where}: malformed segment {part!r}")
+        return Segment(STATIC, part)
+    if not name.isidentifier() and not name.replace("-", "_").isidentifier():
+        raise BuildError(f"{where}: bad parameter name in {part!r}")
+    return Segment(kind, name)
+
+
+def _skipped(name: str) -> bool:
+    return name.startswith(("_", ".")) or name == "__pycache__"
+
+
+def scan(pages_dir: str) -> list[Route]:
+    """List every route file under pages_dir/api in a stable order (R1, R2)."""
+    api_dir = os.path.join(pages_dir, "api")
+    if not os.path.isdir(api_dir):
+        raise BuildError(f"no api/ folder in {pages_dir} (looked for {api_dir})")
+    real_api = os.path.realpath(api_dir)
+    routes: list[Route] = []
+    for dirpath, dirnames, filenames in os.walk(api_dir):
+        dirnames[:] = sorted(d for d in dirnames if not _skipped(d))
+        for fname in sorted(filenames):
+            if _skipped(fname) or not fname.endswith(".py"):
+                continue
+            path = os.path.join(dirpath, fname)
+            # A symlink that leaves the api folder is never imported.
+            if os.path.commonpath([real_api, os.path.realpath(path)]) != real_api:
+                continue
+            rel_parts = os.path.relpath(path, pages_dir).split(os.sep)
+            rel = "/".join(rel_parts)
+            parts = rel_parts[:-1] + [fname[:-3]]
+            if parts[-1] == "index":
+                parts.pop()
+            segments = tuple(parse_segment(p, rel) for p in parts)
+            routes.append(Route(os.path.abspath(path), rel, segments))
+    return routes
+
+
+class Node:
+    """A trie node: children by kind, tried static first, then [p], [...p], [[...p]]."""
+
+    __slots__ = ("static", "param", "param_name", "catchall", "optional", "route", "where")
+
+    def __init__(self) -> None:
+        self.static: dict[str, Node] = {}
+        self.param: Node | None = None
+        self.param_name = ""
+        self.catchall: Route | None = None
+        self.optional: Route | None = None
+        self.route: Route | None = None
+        self.where = ""  # a file that created the param child, for error messages
+
+
+def _check_params(route: Route) -> None:
+    seen: set[str] = set()
+    for i, seg in enumerate(route.segments):
+        if seg.kind == STATIC:
+            continue
+        if seg.name in seen:
+            raise BuildError(f"{route.rel}: parameter {seg.name!r} appears twice in {route.pattern}")
+        seen.add(seg.name)
+        if seg.kind in (CATCHALL, OPTIONAL) and i != len(route.segments) - 1:
+            raise BuildError(f"{route.rel}: a catch-all {seg} must be the last segment")
+
+
+def _conflict(a: Route, b: Route, why: str) -> BuildError:
+    return BuildError(f"route conflict: {a.rel} and {b.rel} {why}")
+
+
+def compile_routes(routes: list[Route]) -> Node:
+    """Build the trie, rejecting every conflict R5 names, with both files."""
+    root = Node()
+    for route in routes:
+        _check_params(route)
+        node = root
+        for seg in route.segments:
+            if seg.kind == STATIC:
+                node = node.static.setdefault(seg.name, Node())
+            elif seg.kind == PARAM:
+                if node.param is None:
+                    node.param, node.param_name, node.where = Node(), seg.name, route.rel
+                elif node.param_name != seg.name:
+                    raise BuildError(
+                        f"route conflict: {node.where} and {route.rel} use different "
+                        f"parameter names ([{node.param_name}] and [{seg.name}]) at one level"
+                    )
+                node = node.param
+            else:
+                other = node.catchall or node.optional or (node.route if seg.kind == OPTIONAL else None)
+                if other is not None:
+                    raise _conflict(other, route, "both match the same paths")
+                if seg.kind == CATCHALL:
+                    node.catchall = route
+                else:
+                    node.optional = route
+                break
+        else:
+            if node.route is not None:
+                raise _conflict(node.route, route, f"both map to {route.pattern}")
+            if node.optional is not None:
+                raise _conflict(node.optional, route, f"both match {route.pattern}")
+            node.route = route
+    return root
+
+
+def match(root: Node, segs: list[str]) -> tuple[Route, dict[str, Any]] | None:
+    """Find the route for the path segments after '/', binding parameters."""
+    bound: list[tuple[str, Any]] = []
+    route = _walk(root, segs, 0, len(segs), bound)
+    if route is None:
+        return None
+    return route, dict(bound)
+
+
+def _walk(node: Node, segs: list[str], i: int, n: int, bound: list) -> Route | None:
+    if i == n:
+        return node.route or node.optional
+    seg = segs[i]
+    child = node.static.get(seg)
+    if child is not None:
+        found = _walk(child, segs, i + 1, n, bound)
+        if found is not None:
+            return found
+    if not seg:
+        return None  # an empty segment ('//') is never a parameter value
+    if node.param is not None:
+        bound.append((node.param_name, seg))
+        found = _walk(node.param, segs, i + 1, n, bound)
+        if found is not None:
+            return found
+        bound.pop()
+    rest = node.catchall or node.optional
+    if rest is not None and all(segs[i:]):
+        bound.append((rest.segments[-1].name, segs[i:]))
+        return rest
+    return None
+
+
+def static_table(routes: list[Route]) -> dict[str, Route]:
+    """Routes with no parameter, by path: PERF: one dict get for the common case.
+
+    Static segments always win (R4), so a fully static route found here is
+    exactly what the trie walk would return.
+    """
+    return {r.pattern: r for r in routes if all(s.kind == STATIC for s in r.segments)}

@@ -163,7 +163,7 @@ class App:
                                "this may result in stalled requests.", path)
         except HTTPError as exc:
             res._reset(keep_headers=True)
-            status = exc.status if 400 <= exc.status <= 599 else 500
+            status = exc.status if 300 <= exc.status <= 599 else 500
             res.status(status)
             for name, value in exc.headers:
                 res.set_header(name, value)

@@ -29,6 +29,8 @@ _NO_BODY = (204, 304)
 _CHUNK = 64 * 1024
 # What wsgiref.validate accepts as a header name, and no control characters in values.
 _NAME_RE = re.compile(r"[A-Za-z](?:[A-Za-z0-9_-]*[A-Za-z0-9])?\Z")
+# A cookie name is an RFC 6265 token: `__Host-sid`, `_ga` and `a.b` are everyday names.
+_COOKIE_NAME_RE = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
 _BAD_VALUE_RE = re.compile(r"[\x00-\x1f\x7f]")
 _HOP_BY_HOP = frozenset(
     ("connection", "keep-alive", "proxy-authenticate", "proxy-authorization",
@@ -127,7 +129,7 @@ class Response:
         same_site: str | None = "Lax",
     ) -> Response:
         """Add a Set-Cookie header; the value is percent-encoded like Next.js does."""
-        if not _NAME_RE.match(name or ""):
+        if not isinstance(name, str) or not _COOKIE_NAME_RE.match(name):
             raise ValueError(f"Invalid cookie name {name!r}")
         parts = [f"{name}={quote(str(value), safe=_COOKIE_SAFE)}"]
         if max_age is not None:

@@ -319,7 +319,7 @@ def finalize(
         if method == "HEAD":
             res._close_stream()
             return line, out, []
-        return line, out, _StreamBody(stream, path)
+        return line, out, _StreamBody(stream, path, environ)
 
     if "content-length" in headers:
         out = [h for h in out if h[0].lower() != "content-length"]
@@ -340,11 +340,12 @@ def format_size(n: int) -> str:
 class _StreamBody:
     """A WSGI body over a handler's iterable or file: chunk by chunk, closed once."""
 
-    __slots__ = ("_source", "_iter", "_path")
+    __slots__ = ("_source", "_iter", "_path", "_environ")
 
-    def __init__(self, source: Any, path: str) -> None:
+    def __init__(self, source: Any, path: str, environ: dict[str, Any]) -> None:
         self._source = source
         self._path = path
+        self._environ = environ
         read = getattr(source, "read", None)
         self._iter: Iterator[Any] = _read_chunks(read) if read is not None else iter(source)
 
@@ -357,9 +358,11 @@ class _StreamBody:
                 chunk = next(self._iter)
             except StopIteration:
                 raise
-            except Exception:
-                # Headers are gone already: log and end the body early.
+            except Exception as exc:
+                # Headers are gone already: log and end the body early. The environ
+                # key lets the test client raise it again, as for any handler error.
                 logger.exception("error while streaming the response for %s", self._path)
+                self._environ["nextapi.exception"] = exc
                 raise StopIteration from None
             if isinstance(chunk, str):
                 chunk = chunk.encode("utf-8")

@@ -12,11 +12,12 @@ from typing import Any, Callable, Iterable
 
 from .body import check_length
 from .errors import BuildError, HTTPError
+from .limits import DEFAULT_LIMITS, Limits
 from .loader import LoadError, Target, load_middleware, load_target
 from .middleware import middleware_files, run_chain
 from .request import Request
 from .response import JSON_TYPE, Response, SerializationError, finalize
-from .routing import Route, compile_routes, match, scan, static_table
+from .routing import Route, compile_routes, hidden_path, match, scan, static_table
 
 logger = logging.getLogger("nextapi")
 
@@ -32,9 +33,11 @@ class App:
     the folder tree, changes (R50).
     """
 
-    def __init__(self, pages_dir: str | os.PathLike[str] = "pages", *, dev: bool = False) -> None:
+    def __init__(self, pages_dir: str | os.PathLike[str] = "pages", *, dev: bool = False,
+                 limits: Limits | None = None) -> None:
         self.pages_dir = os.path.abspath(os.fspath(pages_dir))
         self.dev = dev
+        self.limits = limits or DEFAULT_LIMITS  # parser limits for every request (nextapi.limits)
         if not os.path.isdir(self.pages_dir):
             raise BuildError(f"pages folder not found: {self.pages_dir}")
         project = os.path.dirname(self.pages_dir)
@@ -119,16 +122,21 @@ class App:
         except Exception as exc:  # a bug of ours: still answer, never crash the worker
             logger.exception("nextapi failed to answer %s", environ.get("PATH_INFO"))
             environ["nextapi.exception"] = exc
-            status, headers, body = _plain_error(500, "Internal Server Error")
+            status, headers, body = _plain_error(500, "Internal Server Error",
+                                                 str(environ.get("REQUEST_METHOD", "GET")).upper())
         start_response(status, headers)
         return body
 
     def _respond(self, environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], Iterable[bytes]]:
         method = environ["REQUEST_METHOD"].upper()
+        if len(environ.get("QUERY_STRING") or "") > self.limits.max_query_length:
+            return _plain_error(414, "Query string too long", method)
         try:
             path = (environ.get("PATH_INFO") or "/").encode("latin-1").decode("utf-8")
         except UnicodeError:
-            return _plain_error(400, "Invalid path: not UTF-8")
+            return _plain_error(400, "Invalid path: not UTF-8", method)
+        if hidden_path(path):  # `..`, NUL, `\`, `x.py`, `.env`: never a route, never imported
+            return _plain_error(404, "Not Found", method)
         if self.dev:
             self._refresh()
         if len(path) > 1 and path.endswith("/"):
@@ -153,7 +161,7 @@ class App:
             return _plain_error(exc.status, exc.message, method)
 
         config = target.config
-        req = Request(environ, path, params, config)
+        req = Request(environ, path, params, config, self.limits)
         try:
             if config.body_parser:
                 check_length(environ, config.size_limit, config.size_label)  # 413 before reading

@@ -11,7 +11,7 @@ import re
 import sys
 from fractions import Fraction
 from itertools import accumulate
-from typing import Any
+from typing import Any, Iterator
 
 from .errors import HTTPError
 from .query import parse_query_bytes
@@ -58,28 +58,52 @@ def read_body(environ: dict[str, Any], limit: int, label: str) -> bytes | None:
     (chunked) input, or a terminated input that was empty. Over the limit is
     ``HTTPError(413, "Body exceeded <label> limit")``.
     """
+    chunks = iter_body(environ, limit, label)
+    if chunks is None:
+        return None
+    data = b"".join(chunks)
+    # An empty chunked body is no body; `Content-Length: 0` is an empty one.
+    return data if data or environ.get("CONTENT_LENGTH") else None
+
+
+def iter_body(environ: dict[str, Any], limit: int, label: str) -> Iterator[bytes] | None:
+    """The body as chunks of at most CHUNK bytes, read lazily, never past ``limit``.
+
+    ``None`` when there is no body to read. The length is checked (400/413)
+    now, before any read; chunked input is counted as it arrives and stops
+    with a 413 one byte past the limit. Lets multipart stream its uploads.
+    """
     length = check_length(environ, limit, label)
     stream = environ.get("wsgi.input")
     if length is not None:
-        return _read_exactly(stream, length) if stream is not None else b""
+        return _read_exactly(stream, length) if stream is not None else iter(())
     if stream is None or not environ.get("wsgi.input_terminated"):
         return None
-    chunks: list[bytes] = []
+    return _read_terminated(stream, limit, label)
+
+
+def _read_terminated(stream: Any, limit: int, label: str) -> Iterator[bytes]:
     total = 0
     while True:
         # Ask for at most one byte past the limit: enough to know it was exceeded.
         chunk = stream.read(min(CHUNK, limit + 1 - total))
         if not chunk:
-            break
+            return
         total += len(chunk)
         if total > limit:
             raise _too_large(label)
-        chunks.append(chunk)
-    return b"".join(chunks) or None
+        yield chunk
 
 
-def parse_body(raw: bytes | None, content_type: str | None) -> object:
-    """Turn raw bytes into ``req.body`` by media type (R23); bad input is a 400."""
+def parse_body(
+    raw: bytes | None, content_type: str | None, *,
+    max_fields: int | None = None, max_depth: int = MAX_JSON_DEPTH,
+) -> object:
+    """Turn raw bytes into ``req.body`` by media type (R23); bad input is a 400.
+
+    ``max_fields`` bounds the pairs of a form, ``max_depth`` the nesting of JSON
+    (both 400). Multipart is parsed by nextapi.multipart, from the stream.
+    """
     if raw is None:
         return None
     media, params = _media_type(content_type)
@@ -88,9 +112,9 @@ def parse_body(raw: bytes | None, content_type: str | None) -> object:
     if media in ("application/json", "application/ld+json") or (
         media.endswith("+json") and "/" in media
     ):
-        return _parse_json(raw)
+        return _parse_json(raw, max_depth)
     if media == "application/x-www-form-urlencoded":
-        return parse_query_bytes(raw)
+        return parse_query_bytes(raw, max_fields)
     if media.startswith("text/"):
         return _decode(raw, params.get("charset") or "utf-8")
     return raw  # multipart/form-data and everything else: bytes, as sent
@@ -111,19 +135,17 @@ def _content_length(value: str | None) -> int | None:
     return int(digits) if len(digits) < 20 else 1 << 64
 
 
-def _read_exactly(stream: Any, length: int) -> bytes:
-    """Read ``length`` bytes in bounded chunks; a short body (early EOF) is returned as is."""
-    chunks: list[bytes] = []
+def _read_exactly(stream: Any, length: int) -> Iterator[bytes]:
+    """Read ``length`` bytes in bounded chunks; a short body (early EOF) just ends."""
     remaining = length
     while remaining > 0:
         # read() always gets its size: wsgiref.validate asserts exactly one argument.
         chunk = stream.read(min(CHUNK, remaining))
         if not chunk:
-            break
+            return
         chunk = chunk[:remaining]  # a stream returning more than asked is cut
-        chunks.append(chunk)
         remaining -= len(chunk)
-    return b"".join(chunks)
+        yield chunk
 
 
 def _media_type(content_type: str | None) -> tuple[str, dict[str, str]]:
@@ -170,7 +192,7 @@ _DEPTH = {"[": 1, "{": 1, "]": -1, "}": -1}
 _NOT_BRACKETS = re.compile(r"[^\[\]{}]+")
 
 
-def _parse_json(raw: bytes) -> object:
+def _parse_json(raw: bytes, max_depth: int = MAX_JSON_DEPTH) -> object:
     try:
         # RFC 8259 lets a parser ignore a BOM; utf-8-sig does exactly that.
         text = raw.decode("utf-8-sig")
@@ -178,7 +200,7 @@ def _parse_json(raw: bytes) -> object:
         raise HTTPError(400, "Invalid JSON") from None
     if not text.strip(" \t\r\n"):
         return {}
-    if _too_deep(text):
+    if _too_deep(text, max_depth):
         raise HTTPError(400, "Invalid JSON")
     try:
         return json.loads(text, parse_constant=_reject_constant, parse_int=_PARSE_INT)
@@ -186,16 +208,16 @@ def _parse_json(raw: bytes) -> object:
         raise HTTPError(400, "Invalid JSON") from None
 
 
-def _too_deep(text: str) -> bool:
-    """Bracket nesting outside strings deeper than MAX_JSON_DEPTH, in linear time.
+def _too_deep(text: str, max_depth: int = MAX_JSON_DEPTH) -> bool:
+    """Bracket nesting outside strings deeper than ``max_depth``, in linear time.
 
     Done before json.loads so a hostile ``[[[[...`` never recurses at all.
     """
     # PERF: most bodies cannot nest that deep at all; two C-level counts say so.
-    if text.count("[") + text.count("{") <= MAX_JSON_DEPTH:
+    if text.count("[") + text.count("{") <= max_depth:
         return False
     # Drop escaped backslashes, then escaped quotes: every '"' left delimits a string,
     # so the even pieces of a split on '"' are exactly the text outside strings.
     outside = "".join(text.replace("\\\\", "").replace('\\"', "").split('"')[::2])
     brackets = _NOT_BRACKETS.sub("", outside)
-    return max(accumulate(map(_DEPTH.__getitem__, brackets)), default=0) > MAX_JSON_DEPTH
+    return max(accumulate(map(_DEPTH.__getitem__, brackets)), default=0) > max_depth

@@ -15,12 +15,25 @@ _BAD_ESCAPE = re.compile("%(?![0-9A-Fa-f]{2})")
 _WS = " \t"  # RFC 6265 OWS: U+00A0 and friends stay part of the name.
 
 
-def parse_cookies(header: str | bytes | None) -> dict[str, str]:
-    """Parse an ``HTTP_COOKIE`` value into ``{name: value}``; the first duplicate wins."""
+def parse_cookies(
+    header: str | bytes | None, max_length: int | None = None, max_count: int | None = None,
+) -> dict[str, str]:
+    """Parse an ``HTTP_COOKIE`` value into ``{name: value}``; the first duplicate wins.
+
+    Past ``max_length`` characters only the cookies that end before it are read
+    (a cookie is never cut short), and at most ``max_count`` are kept: the
+    browser sends the oldest first, so a flood of new cookies cannot push out
+    a session. Still never raises.
+    """
     if not header or not isinstance(header, (str, bytes)):
         return {}
+    if max_length is not None and len(header) > max_length:
+        cut = header.rfind(b";" if isinstance(header, bytes) else ";", 0, max_length + 1)  # type: ignore[arg-type]
+        header = header[:max(cut, 0)]
     out: dict[str, str] = {}
     for pair in _text(header).split(";"):
+        if max_count is not None and len(out) >= max_count:
+            break
         name, eq, value = pair.partition("=")
         if not eq:
             continue

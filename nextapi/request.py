@@ -10,12 +10,15 @@ from collections.abc import Iterator, Mapping
 from typing import Any, BinaryIO
 from urllib.parse import quote
 
-from .body import parse_body, read_body
+from .body import iter_body, parse_body, read_body
 from .cookies import parse_cookies
+from .limits import DEFAULT_LIMITS, Limits
 from .loader import DEFAULT_CONFIG, RouteConfig
+from .multipart import is_multipart, parse_multipart
 from .query import parse_query
 
 _UNSET: Any = object()
+_STREAMED: Any = object()  # raw_body after a multipart body was parsed from the stream
 
 
 class Headers(Mapping[str, str]):
@@ -51,8 +54,8 @@ class Headers(Mapping[str, str]):
 class Request:
     """What a handler gets as `req` (R20–R25)."""
 
-    __slots__ = ("environ", "method", "path", "params", "config", "files",
-                 "_query", "_cookies", "_headers", "_raw", "_body")
+    __slots__ = ("environ", "method", "path", "params", "config", "limits",
+                 "_query", "_cookies", "_headers", "_raw", "_body", "_files")
 
     def __init__(
         self,
@@ -60,14 +63,16 @@ class Request:
         path: str,
         params: dict[str, Any] | None = None,
         config: RouteConfig = DEFAULT_CONFIG,
+        limits: Limits = DEFAULT_LIMITS,
     ) -> None:
         self.environ = environ
         self.method: str = environ["REQUEST_METHOD"].upper()
         self.path = path
         self.params = params or {}
         self.config = config
-        self.files: dict[str, Any] = {}
+        self.limits = limits
         self._query = self._cookies = self._headers = self._raw = self._body = _UNSET
+        self._files: dict[str, Any] = {}
 
     def __repr__(self) -> str:
         return f"<Request {self.method} {self.url}>"
@@ -88,7 +93,7 @@ class Request:
         """Query string and route parameters; route parameters win (R21)."""
         if self._query is _UNSET:
             qs = self.environ.get("QUERY_STRING")
-            query = parse_query(qs) if qs else {}
+            query = parse_query(qs, self.limits.max_fields) if qs else {}
             if self.params:
                 query.update(self.params)
             self._query = query
@@ -98,7 +103,8 @@ class Request:
     def cookies(self) -> dict[str, str]:
         if self._cookies is _UNSET:
             header = self.environ.get("HTTP_COOKIE")
-            self._cookies = parse_cookies(header) if header else {}
+            lim = self.limits
+            self._cookies = parse_cookies(header, lim.max_cookie_length, lim.max_cookies) if header else {}
         return self._cookies
 
     @property
@@ -124,6 +130,9 @@ class Request:
                     self._raw = exc  # the stream is consumed: keep answering with the same error
         if isinstance(self._raw, Exception):
             raise self._raw
+        if self._raw is _STREAMED:
+            raise RuntimeError("req.raw_body is not kept once req.body has streamed a multipart "
+                               "body; read req.raw_body first to have both")
         return self._raw
 
     @property
@@ -131,12 +140,39 @@ class Request:
         """The parsed body (R23): JSON value, form dict, str, bytes, or None."""
         if self._body is _UNSET:
             try:
-                self._body = parse_body(self.raw_body, self.environ.get("CONTENT_TYPE"))
+                self._body = self._parse_body()
             except Exception as exc:
                 self._body = exc
         if isinstance(self._body, Exception):
             raise self._body
         return self._body
+
+    @property
+    def files(self) -> dict[str, Any]:
+        """Uploads of a multipart body: name -> UploadFile (a list when repeated)."""
+        if self._body is _UNSET and is_multipart(self.environ.get("CONTENT_TYPE")):
+            self.body  # noqa: B018 - parses the form, filling _files
+        return self._files
+
+    def _parse_body(self) -> Any:
+        ctype = self.environ.get("CONTENT_TYPE")
+        lim = self.limits
+        if self.config.body_parser and is_multipart(ctype):
+            if self._raw is _UNSET:
+                # Stream it: uploads go to disk as they arrive, never all in memory.
+                # iter_body reads nothing until iterated, and the boundary is checked first.
+                try:
+                    chunks = iter_body(self.environ, self.config.size_limit, self.config.size_label)
+                    form, self._files = parse_multipart(chunks, ctype, lim)
+                except Exception as exc:
+                    self._raw = exc  # the stream may be half read: raw_body gives the same error
+                    raise
+                self._raw = _STREAMED
+            else:  # raw_body was read first: parse those bytes
+                raw = self.raw_body
+                form, self._files = parse_multipart(None if raw is None else (raw,), ctype, lim)
+            return form
+        return parse_body(self.raw_body, ctype, max_fields=lim.max_fields, max_depth=lim.max_json_depth)
 
     @property
     def stream(self) -> BinaryIO | None:

@@ -7,6 +7,7 @@ and backtracks, so its cost depends on the path, not on the number of routes.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,6 +62,20 @@ def parse_segment(part: str, where: str) -> Segment:
 
 def _skipped(name: str) -> bool:
     return name.startswith(("_", ".")) or name == "__pycache__"
+
+
+# A request path naming what the scan skips or a file system trick: dot segments and
+# dotfiles, `__pycache__`, `.py`/`.pyc` suffixes, backslashes, control characters.
+_HIDDEN = re.compile(r"[\x00-\x1f\x7f\\]|/\.|/__pycache__(?:/|$)|\.py[co]?(?:/|$)", re.IGNORECASE)
+
+
+def hidden_path(path: str) -> bool:
+    """True for an API path that must 404 before matching, even where a [param] would take it.
+
+    Static routes can never reach a skipped file (the scan left it out); this also
+    keeps such names out of parameters, where handler code might join them to a path.
+    """
+    return path.startswith("/api") and _HIDDEN.search(path) is not None
 
 
 def scan(pages_dir: str) -> list[Route]:

@@ -19,9 +19,11 @@ def middleware_files(pages_dir: str, route_rel: str) -> tuple[str, ...]:
     """The `_middleware.py` files that apply to a route, outermost folder first."""
     folders = route_rel.split("/")[:-1]  # e.g. ["api", "comments"]
     found = []
+    top = os.path.realpath(os.path.join(pages_dir, folders[0])) if folders else ""
     for depth in range(1, len(folders) + 1):
         path = os.path.join(pages_dir, *folders[:depth], MIDDLEWARE_FILE)
-        if os.path.isfile(path):
+        # A symlink that leaves the folder is never imported, as for routes.
+        if os.path.isfile(path) and os.path.commonpath([top, os.path.realpath(path)]) == top:
             found.append(path)
     return tuple(found)
 

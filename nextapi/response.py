@@ -140,6 +140,9 @@ class Response:
             elif expires.tzinfo is None:
                 expires = expires.replace(tzinfo=timezone.utc)
             parts.append(f"Expires={format_datetime(expires.astimezone(timezone.utc), usegmt=True)}")
+        for label, attr in (("domain", domain), ("path", path)):
+            if attr and (";" in attr or _BAD_VALUE_RE.search(attr)):  # no `Path=/; Domain=evil`
+                raise ValueError(f"Invalid cookie {label} {attr!r}: ';' and control characters are refused")
         if domain:
             parts.append(f"Domain={domain}")
         if path:

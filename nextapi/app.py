@@ -3,6 +3,7 @@
 """
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import sys
@@ -18,6 +19,7 @@ from .middleware import middleware_files, run_chain
 from .request import Request
 from .response import JSON_TYPE, Response, SerializationError, finalize
 from .routing import Route, compile_routes, hidden_path, match, scan, static_table
+from .static import Frontend, build_frontend
 
 logger = logging.getLogger("nextapi")
 
@@ -43,6 +45,7 @@ class App:
         project = os.path.dirname(self.pages_dir)
         if project not in sys.path:  # R11: handlers can `import lib.db`
             sys.path.insert(0, project)
+        self.public_dir = os.path.join(project, "public")  # R60: public/ beside the pages folder
         self._lock = threading.RLock()
         self._middleware: dict[str, tuple[float, Any]] = {}
         self._tree_stamp: Any = None
@@ -52,6 +55,7 @@ class App:
     def _build(self) -> None:
         routes = scan(self.pages_dir)
         root = compile_routes(routes)
+        frontend = build_frontend(self.pages_dir, self.public_dir)  # R60, R61: pages and public files
         for route in routes:
             route.middleware_dirs = middleware_files(self.pages_dir, route.rel)
         if not self.dev:
@@ -62,13 +66,14 @@ class App:
         self.routes: list[Route] = routes
         self._root = root
         self._static = static_table(routes)
+        self._frontend: Frontend | None = frontend
         if self.dev:
             self._tree_stamp = self._stamp()
 
     def _stamp(self) -> tuple[tuple[str, int], ...]:
-        """Folder mtimes under api/: a file added, removed or renamed changes one."""
+        """Folder mtimes under pages/ and public/: a file added, removed or renamed changes one."""
         stamp = []
-        for dirpath, dirnames, _ in os.walk(os.path.join(self.pages_dir, "api")):
+        for dirpath, dirnames, _ in itertools.chain(os.walk(self.pages_dir), os.walk(self.public_dir)):
             dirnames[:] = [d for d in dirnames if not d.startswith(".") and d != "__pycache__"]
             try:
                 stamp.append((dirpath, os.stat(dirpath).st_mtime_ns))
@@ -147,6 +152,8 @@ class App:
         if route is None:
             found = match(self._root, path[1:].split("/"))
             if found is None:
+                if self._frontend is not None and path != "/api" and not path.startswith("/api/"):
+                    return self._frontend.respond(environ, path, method)  # R60, R61: never for /api
                 return _plain_error(404, "Not Found", method)
             route, params = found
 

@@ -78,25 +78,32 @@ def hidden_path(path: str) -> bool:
     return path.startswith("/api") and _HIDDEN.search(path) is not None
 
 
-def scan(pages_dir: str) -> list[Route]:
-    """List every route file under pages_dir/api in a stable order (R1, R2)."""
-    api_dir = os.path.join(pages_dir, "api")
-    if not os.path.isdir(api_dir):
-        raise BuildError(f"no api/ folder in {pages_dir} (looked for {api_dir})")
-    real_api = os.path.realpath(api_dir)
+def scan(pages_dir: str, folder: str = "api", suffix: str = ".py",
+         exclude: tuple[str, ...] = ()) -> list[Route]:
+    """List every route file under pages_dir/folder in a stable order (R1, R2).
+
+    The defaults give the API routes; `scan(pages_dir, "", ".html", ("api",))`
+    gives the HTML pages (R61), so both go through one parse and one trie.
+    `exclude` names top-level folders to leave out.
+    """
+    top = os.path.join(pages_dir, folder) if folder else pages_dir
+    if not os.path.isdir(top):
+        raise BuildError(f"no {folder}/ folder in {pages_dir} (looked for {top})")
+    real_top = os.path.realpath(top)
     routes: list[Route] = []
-    for dirpath, dirnames, filenames in os.walk(api_dir):
-        dirnames[:] = sorted(d for d in dirnames if not _skipped(d))
+    for dirpath, dirnames, filenames in os.walk(top):
+        dirnames[:] = sorted(d for d in dirnames if not _skipped(d)
+                             and not (dirpath == top and d in exclude))
         for fname in sorted(filenames):
-            if _skipped(fname) or not fname.endswith(".py"):
+            if _skipped(fname) or not fname.endswith(suffix):
                 continue
             path = os.path.join(dirpath, fname)
-            # A symlink that leaves the api folder is never imported.
-            if os.path.commonpath([real_api, os.path.realpath(path)]) != real_api:
+            # A symlink that leaves the folder is never imported or served.
+            if os.path.commonpath([real_top, os.path.realpath(path)]) != real_top:
                 continue
             rel_parts = os.path.relpath(path, pages_dir).split(os.sep)
             rel = "/".join(rel_parts)
-            parts = rel_parts[:-1] + [fname[:-3]]
+            parts = rel_parts[:-1] + [fname[:-len(suffix)]]
             if parts[-1] == "index":
                 parts.pop()
             segments = tuple(parse_segment(p, rel) for p in parts)

@@ -9,6 +9,7 @@ import os
 import sys
 import threading
 import traceback
+from urllib.parse import unquote_to_bytes
 from typing import Any, Callable, Iterable
 
 from .body import check_length
@@ -149,8 +150,8 @@ class App:
 
         route = self._static.get(path)  # PERF: most API paths have no parameters
         params: dict[str, Any] = {}
-        if route is None:
-            found = match(self._root, path[1:].split("/"))
+        if route is None or "%2" in environ.get("RAW_URI", environ.get("REQUEST_URI", "")):
+            found = match(self._root, _segments(path, environ))
             if found is None:
                 if self._frontend is not None and path != "/api" and not path.startswith("/api/"):
                     return self._frontend.respond(environ, path, method)  # R60, R61: never for /api
@@ -217,11 +218,25 @@ def _dispatcher(target: Target) -> Callable[[Request, Response], Any]:
                     return None
                 raise HTTPError(405, "Method Not Allowed", headers={"Allow": target.allow})
         result = fn(req, res)
-        if result is not None and not res.finished:
+        if result is not None and result is not res and not res.finished:
             res.send(result)
         return result
 
     return dispatch
+
+
+def _segments(path: str, environ: dict[str, Any]) -> list[str]:
+    """Path segments for matching; an encoded slash (`%2F`) stays inside its segment.
+
+    WSGI servers decode PATH_INFO, so `/api/p/a%2Fb` arrives as `/api/p/a/b`. When the
+    server also passes the raw target (RAW_URI, REQUEST_URI) and it agrees with
+    PATH_INFO, split the raw one first and decode each segment, as Next.js does.
+    """
+    raw = (environ.get("RAW_URI") or environ.get("REQUEST_URI") or "").split("?", 1)[0]
+    if ("%2F" in raw or "%2f" in raw) and not environ.get("SCRIPT_NAME") and raw.startswith("/"):
+        if unquote_to_bytes(raw).decode("latin-1") == environ.get("PATH_INFO"):
+            return [unquote_to_bytes(seg).decode("utf-8") for seg in raw[1:].split("/")]
+    return path[1:].split("/")
 
 
 def _send_error(res: Response, message: str, detail: dict[str, Any] | None = None) -> None:

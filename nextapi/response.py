@@ -183,7 +183,7 @@ class Response:
         elif isinstance(body, (bytes, bytearray, memoryview)):
             self._default_type(BYTES_TYPE)
             self._finish(bytes(body))
-        elif isinstance(body, (dict, list, tuple, int, float)):
+        elif isinstance(body, (dict, list, tuple, int, float, set, frozenset)):  # a set: 500 naming it
             data = dumps(body)
             self._default_type(JSON_TYPE)
             self._finish(data)
@@ -310,7 +310,7 @@ def finalize(
             out.append((name, value))
 
     line = STATUS_LINES.get(status) or f"{status} Unknown"
-    if status in _NO_BODY or status < 200:
+    if status in _NO_BODY:
         res._close_stream()
         out = [h for h in out if h[0].lower() not in ("content-type", "content-length")]
         return line, out, []

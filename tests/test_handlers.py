@@ -235,3 +235,16 @@ def test_dev_warns_when_resolved_without_a_response(make_client, caplog):
     caplog.clear()
     client.get("/api/ext")
     assert "API resolved without sending a response" not in caplog.text
+
+
+def test_returning_res_itself_is_not_a_value_to_send(make_client):
+    client = make_client({"api/r.py": "def handler(req, res):\n    return res.status(201)\n"})
+    resp = client.get("/api/r")
+    assert (resp.status, resp.content) == (201, b"")
+
+
+def test_returning_a_set_is_a_500_naming_the_type(make_client):
+    client = make_client({"api/r.py": "def handler(req, res):\n    return {1, 2}\n"}, raise_server_exceptions=False)
+    resp = client.get("/api/r")
+    assert resp.status == 500
+    assert "set" in resp.json()["error"]

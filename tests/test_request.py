@@ -130,10 +130,15 @@ def test_route_params_win_over_query_keys(echo):
     assert echo.get("/api/p/5?id=9&id=10&x=1").json()["query"] == {"id": "5", "x": "1"}
 
 
-@pytest.mark.xfail(strict=True, reason="app.py decodes PATH_INFO before splitting it, so %2F splits a "
-                   "segment (R6: segments are percent-decoded; Next.js gives {'id': 'a/b'})")
 def test_an_encoded_slash_stays_inside_the_route_param(echo):
+    # R6 with the raw target (RAW_URI) as gunicorn and the dev server pass it; Next.js gives the same.
     assert echo.get("/api/p/a%2Fb").json()["query"] == {"id": "a/b"}
+    assert echo.get("/api/p/a%2fb").json()["query"] == {"id": "a/b"}
+
+
+def test_without_a_raw_target_an_encoded_slash_is_a_separator(echo):
+    resp = echo.get("/api/p/a%2Fb", environ={"RAW_URI": ""})
+    assert resp.status == 404
 
 
 def test_query_kwarg_of_the_client_reaches_req_query(echo):

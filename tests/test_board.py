@@ -1,0 +1,172 @@
+"""The board sample (samples/board): a page, public files and a SQLite-backed JSON API."""
+from __future__ import annotations
+
+import multiprocessing
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from nextapi import App
+from nextapi.testing import Client
+
+BOARD = Path(__file__).resolve().parent.parent / "samples" / "board"
+
+
+@pytest.fixture
+def db(tmp_path, monkeypatch) -> Path:
+    path = tmp_path / "board.db"
+    monkeypatch.setenv("BOARD_DB", str(path))
+    return path
+
+
+@pytest.fixture
+def board(db) -> Client:
+    return Client(App(BOARD / "pages"))
+
+
+def post(client: Client, text) -> dict:
+    resp = client.post("/api/comments", json={"text": text})
+    assert resp.status == 201, resp.text
+    return resp.json()
+
+
+def test_the_page_and_its_public_files_are_served(board):
+    page = board.get("/")
+    assert page.status == 200
+    assert page.headers["Content-Type"] == "text/html; charset=utf-8"
+    for needle in ('fetch(url, init)', '"/api/comments"', '"POST"', '"DELETE"', 'href="/board.css"'):
+        assert needle in page.text
+    assert board.get("/board.css").headers["Content-Type"] == "text/css; charset=utf-8"
+    assert board.get("/favicon.svg").headers["Content-Type"].startswith("image/svg+xml")
+
+
+def test_an_empty_board_lists_nothing(board):
+    resp = board.get("/api/comments")
+    assert (resp.status, resp.json()) == (200, [])
+
+
+def test_post_list_get_and_delete_a_comment(board):
+    created = board.post("/api/comments", json={"text": "  hello board  "})
+    assert created.status == 201
+    comment = created.json()
+    assert comment["text"] == "hello board"
+    assert isinstance(comment["id"], int) and comment["created"].endswith("+00:00")
+    assert created.headers["Location"] == f"/api/comments/{comment['id']}"
+
+    second = post(board, "second")
+    assert board.get("/api/comments").json() == [second, comment]  # newest first
+    assert board.get(f"/api/comments/{comment['id']}").json() == comment
+
+    deleted = board.delete(f"/api/comments/{comment['id']}")
+    assert (deleted.status, deleted.content) == (204, b"")
+    assert board.get("/api/comments").json() == [second]
+    gone = board.delete(f"/api/comments/{comment['id']}")
+    assert (gone.status, gone.json()) == (404, {"error": "Comment not found"})
+    assert board.get(f"/api/comments/{comment['id']}").status == 404
+
+
+def test_ids_are_not_reused_after_a_delete(board):
+    first = post(board, "one")
+    board.delete(f"/api/comments/{first['id']}")
+    assert post(board, "two")["id"] > first["id"]
+
+
+@pytest.mark.parametrize("body, error", [
+    ({"text": ""}, "text is required"),
+    ({"text": "   \n\t "}, "text is required"),
+    ({}, "text is required"),
+    ({"text": 42}, "text is required"),
+    ({"text": None}, "text is required"),
+    (["text"], "text is required"),
+    ("just a string", "text is required"),
+    ({"text": "x" * 501}, "text is too long: 501 characters, at most 500"),
+])
+def test_invalid_comments_answer_400_with_an_error_message(board, body, error):
+    resp = board.post("/api/comments", json=body)
+    assert resp.status == 400
+    assert resp.json() == {"error": error}
+    assert board.get("/api/comments").json() == []
+
+
+def test_500_characters_is_allowed_and_counted_as_characters(board):
+    assert len(post(board, "x" * 500)["text"]) == 500
+    assert post(board, "é" * 500)["text"] == "é" * 500
+
+
+def test_markup_is_stored_as_text(board):
+    assert post(board, "<script>alert(1)</script>")["text"] == "<script>alert(1)</script>"
+
+
+def test_malformed_json_is_the_framework_400(board):
+    resp = board.post("/api/comments", body=b"{nope", headers={"Content-Type": "application/json"})
+    assert (resp.status, resp.json()) == (400, {"error": "Invalid JSON"})
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"data": {"text": "from a form"}},
+    {"body": "text=hi", "headers": {"Content-Type": "text/plain"}},
+    {"body": b'{"text": "hi"}'},
+])
+def test_only_json_is_accepted(board, kwargs):
+    resp = board.post("/api/comments", **kwargs)
+    assert resp.status == 415
+    assert resp.json() == {"error": "Send JSON with Content-Type: application/json"}
+
+
+def test_json_with_a_charset_is_json(board):
+    resp = board.post("/api/comments", body='{"text": "ok"}',
+                      headers={"Content-Type": "Application/JSON; charset=utf-8"})
+    assert resp.status == 201
+
+
+@pytest.mark.parametrize("bad", ["abc", "-1", "1.5", "0x10", "١٢", "9" * 30])
+def test_ids_that_are_not_numbers_are_404(board, bad):
+    resp = board.delete(f"/api/comments/{bad}")
+    assert (resp.status, resp.json()) == (404, {"error": "Comment not found"})
+
+
+def test_other_methods_answer_405_with_allow(board):
+    resp = board.put("/api/comments", json={"text": "x"})
+    assert resp.status == 405
+    assert resp.headers["Allow"] == "GET, HEAD, OPTIONS, POST"
+    assert board.patch("/api/comments/1", json={}).headers["Allow"] == "DELETE, GET, HEAD, OPTIONS"
+
+
+def test_comments_persist_in_sqlite_across_app_instances(board, db):
+    comment = post(board, "still here")
+    fresh = Client(App(BOARD / "pages"))
+    assert fresh.get("/api/comments").json() == [comment]
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert conn.execute("SELECT text FROM comments").fetchall() == [("still here",)]
+
+
+def _worker(db_path: str, worker: int, n: int) -> list[int]:
+    import os
+    os.environ["BOARD_DB"] = db_path
+    client = Client(App(BOARD / "pages"))
+    ids = []
+    for i in range(n):
+        resp = client.post("/api/comments", json={"text": f"w{worker}-{i}"})
+        assert resp.status == 201, resp.text
+        ids.append(resp.json()["id"])
+        assert client.get("/api/comments").status == 200
+    return ids
+
+
+def test_several_processes_share_the_database_safely(db):
+    """What gunicorn with several workers does: separate processes, one SQLite file."""
+    workers, per_worker = 4, 15
+    ctx = multiprocessing.get_context("spawn")  # fresh interpreters, like separate workers
+    with ctx.Pool(workers) as pool:
+        results = pool.starmap(_worker, [(str(db), w, per_worker) for w in range(workers)], chunksize=1)
+    ids = [i for r in results for i in r]
+    assert len(ids) == len(set(ids)) == workers * per_worker
+    texts = {c["text"] for c in Client(App(BOARD / "pages")).get("/api/comments").json()}
+    assert texts == {f"w{w}-{i}" for w in range(workers) for i in range(per_worker)}
+
+
+def test_the_database_file_is_ignored_by_git():
+    ignore = (BOARD.parent.parent / ".gitignore").read_text()
+    assert "samples/board/board.db*" in ignore

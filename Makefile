@@ -8,6 +8,7 @@ STAMP  := $(VENV)/.installed
 .PHONY: test venv clean
 
 test: venv
+	-sh tests/e2e/install_browser.sh  # chromium for tests/e2e when missing; never fails
 	$(PY) -m pytest
 
 venv: $(STAMP)

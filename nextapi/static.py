@@ -14,9 +14,10 @@ import mimetypes
 import os
 import re
 import stat
+from collections.abc import Iterable
 from datetime import timezone
 from email.utils import formatdate, parsedate_to_datetime
-from typing import Any, BinaryIO, Iterable
+from typing import Any, BinaryIO
 
 from .errors import BuildError
 from .response import STATUS_LINES, Response, etag_matches, finalize

@@ -5,10 +5,10 @@ import os
 from pathlib import Path
 
 import pytest
+from conftest import write_tree
 
 from nextapi import App, BuildError
 from nextapi.testing import Client
-from conftest import write_tree
 
 API = "def handler(req, res):\n    return {'api': req.path, 'query': req.query}\n"
 

@@ -129,8 +129,8 @@ def _serve(args: argparse.Namespace) -> int:
         logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
 
     print(f"nextapi {__version__} dev server: {server.url}", flush=True)
-    print(f"serving {os.path.relpath(pages)} (reloads on change; Ctrl-C to stop)\n", flush=True)
-    print(_table(_ordered(app.routes), methods=None), flush=True)
+    print(f"serving {args.pages} (reloads on change; Ctrl-C to stop)\n", flush=True)
+    print(_table(_ordered(app.routes), methods=None, indent="  "), flush=True)
 
     previous = signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops it as cleanly as Ctrl-C
     try:
@@ -162,15 +162,18 @@ def _methods(route: Route) -> str:
     return "ANY" if target.handler is not None else target.allow.replace(",", "")
 
 
-def _table(routes: list[Route], methods: dict[Route, str] | None) -> str:
+def _table(routes: list[Route], methods: dict[Route, str] | None, indent: str = "") -> str:
+    """Aligned rows: pattern, file and (for `routes`) methods, under a header."""
     if not routes:
-        return "  (no routes)"
+        return indent + "(no routes)"
     rows = [(r.pattern, r.rel) + ((methods[r],) if methods is not None else ()) for r in routes]
+    if methods is not None:
+        rows.insert(0, ("PATTERN", "FILE", "METHODS"))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
     return "\n".join(
-        "  " + "  ".join(cell.ljust(w) for cell, w in zip(row, widths)) + "  " + row[-1]
+        indent + "  ".join(cell.ljust(w) for cell, w in zip(row, widths)) + "  " + row[-1]
         for row in rows
-    ).rstrip()
+    )
 
 
 def _routes(args: argparse.Namespace) -> int:

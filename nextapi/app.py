@@ -71,34 +71,51 @@ class App:
         if self.dev:
             self._tree_stamp = self._stamp()
 
-    def _stamp(self) -> tuple[tuple[str, int], ...]:
-        """Folder mtimes under pages/ and public/: a file added, removed or renamed changes one."""
+    def _stamp(self, rescan: bool = True) -> tuple[int, ...]:
+        """Folder mtimes under pages/ and public/: a file added, removed or renamed changes one.
+
+        PERF: only a rebuild walks the tree; a request stats the folders already
+        known (a new subfolder changes its parent's mtime), so the check is one
+        stat per folder, not a listing of every file.
+        """
+        dirs = getattr(self, "_dirs", None)
+        if rescan or dirs is None:
+            dirs = [self.public_dir]  # stat-ed even when missing, so creating it is seen
+            for dirpath, dirnames, _ in itertools.chain(os.walk(self.pages_dir), os.walk(self.public_dir)):
+                dirnames[:] = [d for d in dirnames if not d.startswith(".") and d != "__pycache__"]
+                dirs.append(dirpath)
+            self._dirs = dirs
         stamp = []
-        for dirpath, dirnames, _ in itertools.chain(os.walk(self.pages_dir), os.walk(self.public_dir)):
-            dirnames[:] = [d for d in dirnames if not d.startswith(".") and d != "__pycache__"]
+        for path in dirs:
             try:
-                stamp.append((dirpath, os.stat(dirpath).st_mtime_ns))
+                stamp.append(os.stat(path).st_mtime_ns)
             except OSError:
-                pass
+                stamp.append(-1)
         return tuple(stamp)
 
     def _refresh(self) -> None:
-        stamp = self._stamp()
-        if stamp != self._tree_stamp:
-            with self._lock:
-                old = {r.file: r for r in self.routes}
-                self._build()
-                for route in self.routes:  # keep modules that did not change
-                    prev = old.get(route.file)
-                    if prev is not None:
-                        route.target, route.mtime = prev.target, prev.mtime
+        if self._stamp(rescan=False) == self._tree_stamp:
+            return
+        with self._lock:
+            before = self._stamp()  # taken before the scan: a file added meanwhile shows next time
+            if before == self._tree_stamp:
+                return  # another thread rebuilt already
+            dirs = self._dirs
+            old = {r.file: r for r in self.routes}
+            self._build()
+            self._dirs, self._tree_stamp = dirs, before
+            for route in self.routes:  # keep modules that did not change
+                prev = old.get(route.file)
+                if prev is not None:
+                    route.target, route.mtime = prev.target, prev.mtime
 
     def _target(self, route: Route) -> Target:
         """In dev mode, (re)import a handler whose file changed since last use."""
         try:
-            mtime = os.stat(route.file).st_mtime_ns
+            st = os.stat(route.file)
         except OSError:
             raise HTTPError(404) from None
+        mtime = (st.st_mtime_ns, st.st_size)  # the size too: two saves within one mtime tick
         if route.target is None or mtime != route.mtime:
             with self._lock:
                 if route.target is None or mtime != route.mtime:

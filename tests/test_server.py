@@ -286,6 +286,13 @@ def test_keep_alive_reuses_one_connection(dev: Proc, tmp_path: Path) -> None:
         conn.close()
 
 
+def test_an_upload_over_the_limit_gets_its_413(dev: Proc) -> None:
+    """The handler never reads the 2 MB body; the client, still writing it, reads the 413."""
+    status, _, body = call(dev.port, "POST", "/api/echo", b"x" * (2 << 20), {"Content-Type": "text/plain"})
+    assert (status, json.loads(body)) == (413, {"error": "Body exceeded 1mb limit"})
+    assert call(dev.port, "GET", "/api/comments/7")[0] == 200
+
+
 def test_connection_close_is_honoured(dev: Proc) -> None:
     status, headers, _ = call(dev.port, "GET", "/api/comments", headers={"Connection": "close"})
     assert (status, headers["Connection"]) == (200, "close")
@@ -329,6 +336,22 @@ def test_ctrl_c_exits_0_while_a_keep_alive_client_is_idle(tree: Path, tmp_path: 
         assert proc.proc.wait(STOP_TIMEOUT) == 0
         assert "Traceback" not in proc.stderr
     finally:
+        conn.close()
+        proc.stop()
+
+
+def test_ctrl_c_exits_0_while_a_response_is_streaming(tree: Path, tmp_path: Path) -> None:
+    port, flag = free_port(), tmp_path / "never"
+    proc = Proc(dev_server_args(tree, port), port, tmp_path / "logs")
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=HTTP_TIMEOUT)
+    try:
+        proc.wait_ready()
+        conn.request("GET", f"/api/stream?flag={quote(str(flag))}")
+        assert conn.getresponse().read1(64) == b"first\n"  # the handler now waits, in a server thread
+        proc.proc.send_signal(signal.SIGINT)
+        assert proc.proc.wait(STOP_TIMEOUT) == 0
+    finally:
+        flag.touch()
         conn.close()
         proc.stop()
 

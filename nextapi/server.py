@@ -17,7 +17,8 @@ import socketserver
 import sys
 import threading
 import time
-from typing import Any, Callable, TextIO
+from collections.abc import Callable
+from typing import Any, ClassVar, TextIO
 from urllib.parse import unquote, urlsplit
 from wsgiref.simple_server import ServerHandler, WSGIRequestHandler, WSGIServer
 
@@ -156,7 +157,7 @@ class _ResponseWriter(ServerHandler):
     """One request's WSGI run: HTTP/1.1, chunked when the length is unknown."""
 
     http_version = "1.1"
-    os_environ: dict[str, str] = {}  # never copy the process environment into requests
+    os_environ: ClassVar[dict[str, str]] = {}  # never copy the process environment into requests
     request_handler: DevRequestHandler
     _chunked = False
 
@@ -271,9 +272,9 @@ class DevRequestHandler(WSGIRequestHandler):
         if writer.status is not None:  # the client went away mid-response: close() never ran
             self.close_connection = True
             try:
-                writer.close()
-            except Exception:
-                pass
+                writer.close()  # closes the app's iterable (its `finally` runs) and logs the line
+            except Exception:  # the app's close() failed: say so, the connection is gone anyway
+                writer.log_exception(sys.exc_info())
         elif not self.close_connection and not body.finished():
             try:
                 if not body.drain():

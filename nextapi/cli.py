@@ -12,8 +12,7 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import Sequence
-from typing import Any
+from typing import Any, Sequence
 
 from . import __version__
 from .app import App

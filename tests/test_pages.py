@@ -8,6 +8,7 @@ import pytest
 from conftest import write_tree
 
 from nextapi import App, BuildError
+from nextapi.static import Frontend
 from nextapi.testing import Client
 
 API = "def handler(req, res):\n    return {'api': req.path, 'query': req.query}\n"
@@ -99,6 +100,24 @@ def test_api_routes_win_and_html_under_api_is_not_a_page(tmp_path):
     assert client.get("/api/hello").json()["api"] == "/api/hello"
     resp = client.get("/api/docs")
     assert (resp.status, resp.json()) == (404, {"error": "Not Found"})
+
+
+def test_api_requests_never_touch_pages_or_public_files(tmp_path, monkeypatch):
+    client = pages_client(tmp_path, ["index.html", "[...all].html"])
+
+    def boom(*args):
+        raise AssertionError("an /api request reached the frontend")
+
+    monkeypatch.setattr(Frontend, "respond", boom)
+    assert client.get("/api/hello").status == 200
+    assert client.get("/api/nope").json() == {"error": "Not Found"}
+    assert client.get("/api").json() == {"error": "Not Found"}
+
+
+def test_a_page_at_slash_api_is_never_served_and_the_build_says_so(tmp_path, caplog):
+    client = pages_client(tmp_path, ["api.html"], extra={"api/index.py": API})
+    assert client.get("/api").json()["api"] == "/api"
+    assert any("page api.html is never served" in r.getMessage() for r in caplog.records)
 
 
 def test_a_catch_all_page_at_the_root_never_takes_api_paths(tmp_path):

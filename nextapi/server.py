@@ -17,12 +17,14 @@ import socketserver
 import sys
 import threading
 import time
-from typing import Any, Callable, TextIO
+from collections.abc import Callable
+from typing import Any, ClassVar, TextIO
 from urllib.parse import unquote, urlsplit
 from wsgiref.simple_server import ServerHandler, WSGIRequestHandler, WSGIServer
 
 IDLE_TIMEOUT = 30.0  # seconds a socket may sit silent (idle keep-alive or a stalled client)
 MAX_DRAIN = 64 * 1024  # unread body bytes we skip to keep a connection; more closes it
+LINGER = 2.0  # seconds we read and drop an unread upload before closing (so a 413 is seen)
 _NO_BODY_STATUS = ("204", "304")
 _COLOURS = {"2": "\x1b[32m", "3": "\x1b[36m", "4": "\x1b[33m", "5": "\x1b[31m"}
 _DIM, _RESET = "\x1b[2m", "\x1b[0m"
@@ -155,7 +157,7 @@ class _ResponseWriter(ServerHandler):
     """One request's WSGI run: HTTP/1.1, chunked when the length is unknown."""
 
     http_version = "1.1"
-    os_environ: dict[str, str] = {}  # never copy the process environment into requests
+    os_environ: ClassVar[dict[str, str]] = {}  # never copy the process environment into requests
     request_handler: DevRequestHandler
     _chunked = False
 
@@ -233,6 +235,7 @@ class DevRequestHandler(WSGIRequestHandler):
     disable_nagle_algorithm = True  # a streamed chunk leaves now, not after the last ACK
     server: DevServer
     _started = 0.0
+    _linger = False
 
     def handle(self) -> None:
         self.close_connection = True
@@ -269,15 +272,20 @@ class DevRequestHandler(WSGIRequestHandler):
         if writer.status is not None:  # the client went away mid-response: close() never ran
             self.close_connection = True
             try:
-                writer.close()
-            except Exception:
-                pass
+                writer.close()  # closes the app's iterable (its `finally` runs) and logs the line
+            except Exception:  # the app's close() failed: say so, the connection is gone anyway
+                writer.log_exception(sys.exc_info())
         elif not self.close_connection and not body.finished():
             try:
                 if not body.drain():
-                    self.close_connection = True
+                    self.close_connection = self._linger = True
             except (OSError, ValueError):
                 self.close_connection = True
+
+    def finish(self) -> None:
+        super().finish()
+        if self._linger:
+            _linger(self.connection)
 
     def _input(self, environ: dict[str, Any]) -> _LengthInput | _ChunkedInput | None:
         """A wsgi.input bounded to this request's body, or None after answering an error."""
@@ -346,6 +354,24 @@ class DevRequestHandler(WSGIRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         sys.stderr.write(f"{self.address_string()} {format % args}\n")
+
+
+def _linger(sock: socket.socket) -> None:
+    """Drop what the client is still uploading, briefly, before we close.
+
+    Closing a socket with unread input resets the connection, and a client
+    still writing its body (http.client, requests) would see the reset, not
+    the 413 it was sent.
+    """
+    try:
+        sock.shutdown(socket.SHUT_WR)
+        deadline = time.monotonic() + LINGER
+        while (left := deadline - time.monotonic()) > 0:
+            sock.settimeout(left)
+            if not sock.recv(256 * 1024):
+                break
+    except OSError:
+        pass
 
 
 class DevServer(socketserver.ThreadingMixIn, WSGIServer):

@@ -13,11 +13,11 @@ import os
 import shutil
 import textwrap
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
-
 from test_server import Proc, call, dev_server_args, free_port, running
 
 _TICK = itertools.count(1)

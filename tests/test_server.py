@@ -17,9 +17,10 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 from urllib.parse import quote
 from urllib.request import urlopen
 
@@ -286,6 +287,13 @@ def test_keep_alive_reuses_one_connection(dev: Proc, tmp_path: Path) -> None:
         conn.close()
 
 
+def test_an_upload_over_the_limit_gets_its_413(dev: Proc) -> None:
+    """The handler never reads the 2 MB body; the client, still writing it, reads the 413."""
+    status, _, body = call(dev.port, "POST", "/api/echo", b"x" * (2 << 20), {"Content-Type": "text/plain"})
+    assert (status, json.loads(body)) == (413, {"error": "Body exceeded 1mb limit"})
+    assert call(dev.port, "GET", "/api/comments/7")[0] == 200
+
+
 def test_connection_close_is_honoured(dev: Proc) -> None:
     status, headers, _ = call(dev.port, "GET", "/api/comments", headers={"Connection": "close"})
     assert (status, headers["Connection"]) == (200, "close")
@@ -312,9 +320,9 @@ def test_readme_quick_start_with_port_from_the_environment(tmp_path: Path) -> No
     """`python -m nextapi serve samples/comments/pages`, then curl: no install step, PORT honoured."""
     port = free_port()
     args = [sys.executable, "-m", "nextapi", "serve", "samples/comments/pages"]
-    with running(args, port, tmp_path, env=child_env(PORT=str(port))):
-        with urlopen(f"http://127.0.0.1:{port}/api/comments", timeout=HTTP_TIMEOUT) as resp:
-            assert json.loads(resp.read()) == COMMENTS
+    with running(args, port, tmp_path, env=child_env(PORT=str(port))), \
+            urlopen(f"http://127.0.0.1:{port}/api/comments", timeout=HTTP_TIMEOUT) as resp:
+        assert json.loads(resp.read()) == COMMENTS
 
 
 def test_ctrl_c_exits_0_while_a_keep_alive_client_is_idle(tree: Path, tmp_path: Path) -> None:
@@ -329,6 +337,22 @@ def test_ctrl_c_exits_0_while_a_keep_alive_client_is_idle(tree: Path, tmp_path: 
         assert proc.proc.wait(STOP_TIMEOUT) == 0
         assert "Traceback" not in proc.stderr
     finally:
+        conn.close()
+        proc.stop()
+
+
+def test_ctrl_c_exits_0_while_a_response_is_streaming(tree: Path, tmp_path: Path) -> None:
+    port, flag = free_port(), tmp_path / "never"
+    proc = Proc(dev_server_args(tree, port), port, tmp_path / "logs")
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=HTTP_TIMEOUT)
+    try:
+        proc.wait_ready()
+        conn.request("GET", f"/api/stream?flag={quote(str(flag))}")
+        assert conn.getresponse().read1(64) == b"first\n"  # the handler now waits, in a server thread
+        proc.proc.send_signal(signal.SIGINT)
+        assert proc.proc.wait(STOP_TIMEOUT) == 0
+    finally:
+        flag.touch()
         conn.close()
         proc.stop()
 
@@ -349,7 +373,7 @@ def test_port_in_use_is_one_line_and_exit_1(tree: Path) -> None:
         taken.listen()
         port = taken.getsockname()[1]
         done = subprocess.run(dev_server_args(tree, port), cwd=ROOT, env=child_env(), capture_output=True,
-                              text=True, timeout=STOP_TIMEOUT)
+                              text=True, timeout=STOP_TIMEOUT, check=False)
     assert done.returncode == 1
     assert done.stderr.strip() == f"error: port {port} on 127.0.0.1 is in use"
     assert done.stdout == ""
@@ -359,7 +383,7 @@ def test_port_in_use_is_one_line_and_exit_1(tree: Path) -> None:
 def test_missing_pages_or_api_folder_is_one_line_and_exit_2(tmp_path: Path, missing: str) -> None:
     (tmp_path / "api-less").mkdir()
     done = subprocess.run(dev_server_args(tmp_path / missing, free_port()), cwd=ROOT, env=child_env(),
-                          capture_output=True, text=True, timeout=STOP_TIMEOUT)
+                          capture_output=True, text=True, timeout=STOP_TIMEOUT, check=False)
     assert done.returncode == 2
     assert len(done.stderr.strip().splitlines()) == 1
     assert done.stderr.startswith("error: ")

@@ -45,6 +45,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BuildError as exc:
         _error(str(exc))
         return 1
+    except KeyboardInterrupt:  # Ctrl-C while importing or starting: no traceback
+        return 130
 
 
 def _parser() -> argparse.ArgumentParser:

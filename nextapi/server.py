@@ -275,9 +275,9 @@ class DevRequestHandler(WSGIRequestHandler):
                 writer.close()  # closes the app's iterable (its `finally` runs) and logs the line
             except Exception:  # the app's close() failed: say so, the connection is gone anyway
                 writer.log_exception(sys.exc_info())
-        elif not self.close_connection and not body.finished():
+        elif not body.finished():  # the app did not read the whole body
             try:
-                if not body.drain():
+                if self.close_connection or not body.drain():
                     self.close_connection = self._linger = True
             except (OSError, ValueError):
                 self.close_connection = True

@@ -161,7 +161,11 @@ class App:
         if hidden_path(path):  # `..`, NUL, `\`, `x.py`, `.env`: never a route, never imported
             return _plain_error(404, "Not Found", method)
         if self.dev:
-            self._refresh()
+            try:
+                self._refresh()
+            except BuildError as exc:  # a conflict made while serving: say which files
+                logger.error("%s", exc)
+                return _plain_error(500, str(exc), method, detail={"traceback": getattr(exc, "traceback", "")})
         if len(path) > 1 and path.endswith("/"):
             return self._slash_redirect(path, environ, method)
 

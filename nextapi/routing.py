@@ -34,7 +34,7 @@ class Route:
     segments: tuple[Segment, ...]
     # Filled in by the loader:
     target: Any = None  # a loaded Target, or None until imported
-    mtime: float = 0.0
+    mtime: Any = None  # what the dev reloader last saw of the file (mtime, size)
     error: Any = None  # a LoadError in dev mode when the file is broken
     middleware_dirs: tuple[str, ...] = field(default=())
 

@@ -248,3 +248,16 @@ def test_returning_a_set_is_a_500_naming_the_type(make_client):
     resp = client.get("/api/r")
     assert resp.status == 500
     assert "set" in resp.json()["error"]
+
+
+def test_dev_conflict_added_while_serving_is_a_500_naming_both_files(tmp_path):
+    from nextapi.testing import Client
+    pages = write_tree(tmp_path, {"api/[id].py": "def get(req, res):\n    return req.query\n"})
+    client = Client(App(pages, dev=True))
+    assert client.get("/api/1").json() == {"id": "1"}
+    (pages / "api" / "[slug].py").write_text("def get(req, res):\n    return 'x'\n")
+    resp = client.get("/api/1")
+    assert resp.status == 500
+    assert "[id].py" in resp.json()["error"] and "[slug].py" in resp.json()["error"]
+    (pages / "api" / "[slug].py").unlink()
+    assert client.get("/api/1").json() == {"id": "1"}

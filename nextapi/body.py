@@ -86,7 +86,7 @@ def _read_terminated(stream: Any, limit: int, label: str) -> Iterator[bytes]:
     total = 0
     while True:
         # Ask for at most one byte past the limit: enough to know it was exceeded.
-        chunk = stream.read(min(CHUNK, limit + 1 - total))
+        chunk = _read(stream, min(CHUNK, limit + 1 - total))
         if not chunk:
             return
         total += len(chunk)
@@ -140,12 +140,20 @@ def _read_exactly(stream: Any, length: int) -> Iterator[bytes]:
     remaining = length
     while remaining > 0:
         # read() always gets its size: wsgiref.validate asserts exactly one argument.
-        chunk = stream.read(min(CHUNK, remaining))
+        chunk = _read(stream, min(CHUNK, remaining))
         if not chunk:
             return
         chunk = chunk[:remaining]  # a stream returning more than asked is cut
         remaining -= len(chunk)
         yield chunk
+
+
+def _read(stream: Any, size: int) -> bytes:
+    """One read of the input; a broken one (bad chunked framing, a client gone) is a 400."""
+    try:
+        return stream.read(size)
+    except (OSError, ValueError):  # gunicorn's NoMoreData, InvalidChunkSize...; the dev server's ValueError
+        raise HTTPError(400, "Invalid body") from None
 
 
 def _media_type(content_type: str | None) -> tuple[str, dict[str, str]]:

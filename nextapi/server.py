@@ -18,6 +18,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from http import HTTPStatus
 from typing import Any, ClassVar, TextIO
 from urllib.parse import unquote, urlsplit
 from wsgiref.simple_server import ServerHandler, WSGIRequestHandler, WSGIServer
@@ -236,6 +237,7 @@ class DevRequestHandler(WSGIRequestHandler):
     server: DevServer
     _started = 0.0
     _linger = False
+    path = ""  # until parse_request gets that far: log_request reads it for every error
 
     def handle(self) -> None:
         self.close_connection = True
@@ -259,6 +261,9 @@ class DevRequestHandler(WSGIRequestHandler):
             self.close_connection = True
             return
         if not self.parse_request():  # it already answered 400/431/505
+            return
+        if self.request_version == "HTTP/0.9":  # a bare `GET /x`: the answer would have no status line
+            self.send_error(400)
             return
 
         environ = self.get_environ()
@@ -347,6 +352,23 @@ class DevRequestHandler(WSGIRequestHandler):
             else:
                 env[key] = value
         return env
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """The server's own errors (400, 414, 431, 501, 505) in the app's shape: JSON with the
+        status phrase (R42). http.server's page and status line would echo the request back."""
+        if self.request_version in ("HTTP/0.9", ""):  # unparsable request line: answer in HTTP/1.1
+            self.request_version = "HTTP/1.1"
+        phrase = HTTPStatus(code).phrase if code in HTTPStatus._value2member_map_ else "Error"
+        self.log_error("code %d, message %s", code, message or phrase)
+        body = ('{"error":"%s"}' % phrase).encode()
+        self.close_connection = True
+        self.send_response(code, phrase)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         ms = (time.perf_counter() - self._started) * 1000 if self._started else 0.0

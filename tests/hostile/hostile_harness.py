@@ -107,6 +107,7 @@ def build_tree(base: Path) -> tuple[Path, Path]:
         "api/methods.py": f"def get(req, res):\n    {MARK}\n    return {{'m': 'get'}}\n"
                           f"def post(req, res):\n    {MARK}\n    return {{'m': 'post'}}\n",
         "api/sub/page.py": f"def handler(req, res):\n    {MARK}\n    return {{'sub': True}}\n",
+        "api/whoami.py": f"def handler(req, res):\n    {MARK}\n    return {{'user': req.headers.get('x-auth-user')}}\n",
         "api/_private.py": canary(markers, "private"),
         "api/.hidden.py": canary(markers, "hidden"),
         "api/__pycache__/cached.py": canary(markers, "pycache"),

@@ -18,6 +18,12 @@ $(STAMP): tests/requirements.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r tests/requirements.txt
 	touch $(STAMP)
 
+# Not part of `make test`: a few minutes of mixed traffic under gunicorn -w 2, watching
+# each worker's memory (tests/soak.py; SOAK_SECONDS=60 make soak for a shorter run).
+.PHONY: soak
+soak: venv
+	$(PY) tests/soak.py
+
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

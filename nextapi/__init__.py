@@ -5,9 +5,12 @@ answers `/api/comments/42` with `req.query["id"] == "42"`.
 """
 from .app import App
 from .errors import BuildError, HTTPError
+from .limits import Limits
 from .loader import LoadError
+from .multipart import UploadFile
 from .request import Request
 from .response import Response, ResponseSentError
 
 __version__ = "0.1.0"
-__all__ = ["App", "BuildError", "HTTPError", "LoadError", "Request", "Response", "ResponseSentError", "__version__"]
+__all__ = ["App", "BuildError", "HTTPError", "Limits", "LoadError", "Request", "Response", "ResponseSentError",
+           "UploadFile", "__version__"]

@@ -311,3 +311,11 @@ def test_app_limits_argument(tmp_path):
     app = App(write_tree(tmp_path, {"api/up.py": HANDLER}), limits=Limits(max_fields=2))
     res, _ = post(app, "/api/up", form(part("a", "1"), part("b", "2"), part("c", "3")))
     assert res.status == 400
+
+
+def test_public_names():
+    import nextapi
+
+    assert nextapi.Limits is Limits and nextapi.UploadFile is UploadFile
+    with pytest.raises(ValueError):
+        Limits(max_fields=0)

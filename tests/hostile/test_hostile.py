@@ -328,7 +328,7 @@ ROWS: list[Row] = [
         error="Internal Server Error", check=no_header("X-Built"), needles=(b"<script>",)),
     Row("error-bad-status", 500, path="/api/boom", query="k=bad-status", needles=(b"1000",)),
     Row("error-httperror-bad-header", 500, path="/api/boom", query="k=httperror-header",
-        check=no_header("X-Evil")),
+        error="Internal Server Error", check=no_header("X-Evil")),
     Row("error-head", 500, method="HEAD", path="/api/boom", query="k=raise"),
 ]
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 import json
 import re
 import sys
+from collections.abc import Iterator
 from fractions import Fraction
 from itertools import accumulate
-from typing import Any, Iterator
+from typing import Any
 
 from .errors import HTTPError
 from .query import parse_query_bytes

@@ -10,15 +10,16 @@ and linear time. Every malformed body is the same clean 400.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from tempfile import SpooledTemporaryFile
-from typing import IO, Any, Iterable
+from typing import IO, Any
 from urllib.parse import unquote_to_bytes
 
 from .body import _media_type
 from .errors import HTTPError
 from .limits import DEFAULT_LIMITS, Limits
 
-__all__ = ["UploadFile", "MultipartParser", "boundary_of", "is_multipart", "parse_multipart"]
+__all__ = ["MultipartParser", "UploadFile", "boundary_of", "is_multipart", "parse_multipart"]
 
 INVALID = "Invalid multipart body"
 # RFC 2046 bchars: 1 to 70 of these, the last one not a space.
@@ -34,7 +35,7 @@ class UploadFile:
     sent it (never trust it as a path), ``content_type``, ``headers`` and
     ``file``, rewound and ready to read."""
 
-    __slots__ = ("name", "filename", "content_type", "headers", "file", "size")
+    __slots__ = ("content_type", "file", "filename", "headers", "name", "size")
 
     def __init__(self, name: str, filename: str, content_type: str, headers: dict[str, str],
                  spool_size: int) -> None:

@@ -360,7 +360,7 @@ class DevRequestHandler(WSGIRequestHandler):
             self.request_version = "HTTP/1.1"
         phrase = HTTPStatus(code).phrase if code in HTTPStatus._value2member_map_ else "Error"
         self.log_error("code %d, message %s", code, message or phrase)
-        body = ('{"error":"%s"}' % phrase).encode()
+        body = f'{{"error":"{phrase}"}}'.encode()
         self.close_connection = True
         self.send_response(code, phrase)
         self.send_header("Content-Type", "application/json; charset=utf-8")

@@ -227,7 +227,7 @@ def wait_ready(port: int, proc: subprocess.Popen, deadline: float) -> None:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--seconds", type=float, default=float(os.environ.get("SOAK_SECONDS", 180)))
+    ap.add_argument("--seconds", type=float, default=float(os.environ.get("SOAK_SECONDS", "180")))
     ap.add_argument("--clients", type=int, default=8)
     ap.add_argument("--sample", type=float, default=0.5, help="seconds between RSS samples")
     ap.add_argument("--window", type=float, default=10.0,

@@ -4,14 +4,13 @@ from __future__ import annotations
 import io
 
 import pytest
+from conftest import write_tree
 
 from nextapi import App
 from nextapi.errors import HTTPError
 from nextapi.limits import Limits
 from nextapi.multipart import MultipartParser, UploadFile, parse_multipart
 from nextapi.testing import Client
-
-from conftest import write_tree
 
 B = "XyZ-boundary"
 CT = f"multipart/form-data; boundary={B}"
@@ -29,7 +28,10 @@ def form(*parts: bytes, close: bool = True) -> bytes:
     return b"".join(parts) + (f"--{B}--\r\n".encode() if close else b"")
 
 
-def parse(body: bytes, chunk: int = 65536, limits: Limits = Limits(), ct: str = CT):
+DEFAULT = Limits()
+
+
+def parse(body: bytes, chunk: int = 65536, limits: Limits = DEFAULT, ct: str = CT):
     return parse_multipart([body[i:i + chunk] for i in range(0, len(body), chunk)], ct, limits)
 
 

@@ -10,11 +10,13 @@ from __future__ import annotations
 import io
 import json
 import string
+from itertools import pairwise
 from typing import Any
 from urllib.parse import quote, urlencode
 from wsgiref.validate import validator
 
 import pytest
+from conftest import write_tree
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -26,8 +28,6 @@ from nextapi.limits import Limits
 from nextapi.multipart import parse_multipart
 from nextapi.query import parse_query, parse_query_bytes
 from nextapi.routing import STATIC, Route, compile_routes, match, parse_segment
-
-from conftest import write_tree
 
 FEW = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 SOME = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow,
@@ -210,7 +210,7 @@ def encode_form(boundary: str, fields, files) -> bytes:
 
 def chunked(data: bytes, cuts: list[int]) -> list[bytes]:
     points = sorted({c % (len(data) + 1) for c in cuts} | {0, len(data)})
-    return [data[a:b] for a, b in zip(points, points[1:])]
+    return [data[a:b] for a, b in pairwise(points)]
 
 
 @FEW

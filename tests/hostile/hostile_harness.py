@@ -11,9 +11,10 @@ import os
 import re
 import textwrap
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import unquote_to_bytes
 from wsgiref.validate import validator
 

@@ -17,8 +17,9 @@ import json
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 from wsgiref.validate import validator
 
 import pytest

@@ -18,6 +18,7 @@ from urllib.parse import unquote_to_bytes
 from .body import _media_type
 from .errors import HTTPError
 from .limits import DEFAULT_LIMITS, Limits
+from .query import add_pair as _add
 
 __all__ = ["MultipartParser", "UploadFile", "boundary_of", "is_multipart", "parse_multipart"]
 
@@ -338,14 +339,3 @@ def _decode(data: bytes, charset: str) -> str:
         return data.decode(charset, "replace")
     except (LookupError, ValueError):  # an unknown or unfit charset: read it as UTF-8
         return data.decode("utf-8", "replace")
-
-
-def _add(out: dict[str, Any], key: str, value: Any) -> None:
-    """A repeated name becomes a list, in order, as in ``req.query``."""
-    old = out.get(key)
-    if old is None:
-        out[key] = value
-    elif isinstance(old, list):
-        old.append(value)
-    else:
-        out[key] = [old, value]

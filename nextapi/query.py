@@ -40,7 +40,7 @@ def parse_query(qs: str, max_fields: int | None = None) -> Query:
         for part in qs.split("&"):
             if part:
                 key, _, value = part.partition("=")
-                _add(out, key, value)
+                add_pair(out, key, value)
         return out
     try:
         raw = qs.encode("latin-1")
@@ -57,7 +57,7 @@ def parse_query_bytes(raw: bytes, max_fields: int | None = None) -> Query:
     for part in raw.split(b"&"):
         if part:
             key, _, value = part.partition(b"=")
-            _add(out, _decode(key), _decode(value))
+            add_pair(out, _decode(key), _decode(value))
     return out
 
 
@@ -83,7 +83,7 @@ def _decode(b: bytes) -> str:
     return b.decode("utf-8", "replace")
 
 
-def _add(out: Query, key: str, value: str) -> None:
+def add_pair(out: dict[str, Any], key: str, value: Any) -> None:
     """Store a pair; a repeated key turns into a list, in order of appearance."""
     old = out.get(key)
     if old is None:

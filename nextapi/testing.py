@@ -13,7 +13,7 @@ from urllib.parse import quote, unquote_to_bytes, urlencode
 from wsgiref.headers import Headers
 from wsgiref.validate import validator
 
-__all__ = ["Client", "TestResponse"]
+__all__ = ["Client", "TestResponse", "build_environ"]
 
 
 class TestResponse:
@@ -86,36 +86,7 @@ class Client:
         if cookies:
             hdrs["cookie"] = "; ".join(f"{k}={v}" for k, v in cookies.items())
 
-        env: dict[str, Any] = {
-            "REQUEST_METHOD": method.upper(),
-            "SCRIPT_NAME": "",
-            # A server hands the app the path %-decoded, as latin-1 characters of the bytes.
-            "PATH_INFO": unquote_to_bytes(path).decode("latin-1") or "/",
-            "QUERY_STRING": qs,
-            "RAW_URI": quote(path, safe="/%:@!$&'()*+,;=-._~") + (f"?{qs}" if qs else ""),
-            "SERVER_NAME": "testserver",
-            "SERVER_PORT": "80",
-            "SERVER_PROTOCOL": "HTTP/1.1",
-            "REMOTE_ADDR": "127.0.0.1",
-            "wsgi.version": (1, 0),
-            "wsgi.url_scheme": "http",
-            "wsgi.input": io.BytesIO(payload or b""),
-            "wsgi.errors": io.StringIO(),
-            "wsgi.multithread": False,
-            "wsgi.multiprocess": False,
-            "wsgi.run_once": False,
-        }
-        if payload is not None and not chunked:
-            env["CONTENT_LENGTH"] = str(len(payload))
-        if chunked:
-            env["wsgi.input_terminated"] = True
-        for name, value in hdrs.items():
-            if name == "content-type":
-                env["CONTENT_TYPE"] = value
-            elif name == "content-length":
-                env["CONTENT_LENGTH"] = value
-            else:
-                env["HTTP_" + name.upper().replace("-", "_")] = value
+        env = build_environ(method.upper(), path, qs, hdrs, payload, chunked=chunked)
         if environ:
             env.update(environ)
         return self._call(env)
@@ -159,3 +130,42 @@ class Client:
 
     def head(self, path: str, **kw: Any) -> TestResponse:
         return self.request("HEAD", path, **kw)
+
+
+def build_environ(
+    method: str,
+    path: str,
+    query_string: str = "",
+    headers: Mapping[str, str] | None = None,
+    body: bytes | None = None,
+    *,
+    chunked: bool = False,
+) -> dict[str, Any]:
+    """A WSGI environ as a server would build it for this request line, headers and body."""
+    env: dict[str, Any] = {
+        "REQUEST_METHOD": method,
+        "SCRIPT_NAME": "",
+        # A server hands the app the path %-decoded, as latin-1 characters of the bytes.
+        "PATH_INFO": unquote_to_bytes(path).decode("latin-1") or "/",
+        "QUERY_STRING": query_string,
+        "RAW_URI": quote(path, safe="/%:@!$&'()*+,;=-._~") + (f"?{query_string}" if query_string else ""),
+        "SERVER_NAME": "testserver",
+        "SERVER_PORT": "80",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "127.0.0.1",
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(body or b""),
+        "wsgi.errors": io.StringIO(),
+        "wsgi.multithread": False,
+        "wsgi.multiprocess": False,
+        "wsgi.run_once": False,
+    }
+    if body is not None and not chunked:
+        env["CONTENT_LENGTH"] = str(len(body))
+    if chunked:
+        env["wsgi.input_terminated"] = True
+    for name, value in (headers or {}).items():
+        key = name.upper().replace("-", "_")
+        env[key if key in ("CONTENT_TYPE", "CONTENT_LENGTH") else "HTTP_" + key] = value
+    return env

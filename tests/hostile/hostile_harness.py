@@ -15,11 +15,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote_to_bytes
 from wsgiref.validate import validator
 
 import nextapi
 from nextapi import App
+from nextapi.testing import build_environ
 
 NEXTAPI_DIR = os.path.dirname(os.path.abspath(nextapi.__file__)).encode()
 MB = 1024 * 1024
@@ -200,25 +200,11 @@ class Result:
 
 
 def environ_for(row: Row) -> dict[str, Any]:
-    path_info = row.path_info if row.path_info is not None else unquote_to_bytes(row.path).decode("latin-1")
-    stream = CountingInput(row.body or b"")
-    env: dict[str, Any] = {
-        "REQUEST_METHOD": row.method,
-        "SCRIPT_NAME": "",
-        "PATH_INFO": path_info,
-        "QUERY_STRING": row.query,
-        "SERVER_NAME": "testserver",
-        "SERVER_PORT": "80",
-        "SERVER_PROTOCOL": "HTTP/1.1",
-        "REMOTE_ADDR": "127.0.0.1",
-        "wsgi.version": (1, 0),
-        "wsgi.url_scheme": "http",
-        "wsgi.input": stream,
-        "wsgi.errors": io.StringIO(),
-        "wsgi.multithread": False,
-        "wsgi.multiprocess": False,
-        "wsgi.run_once": False,
-    }
+    """The test client's environ for the row, with a counting input and the row's framing."""
+    env = build_environ(row.method, row.path, row.query, row.headers)
+    if row.path_info is not None:
+        env["PATH_INFO"] = row.path_info
+    env["wsgi.input"] = CountingInput(row.body or b"")
     length = row.content_length
     if length is AUTO:
         length = None if row.body is None or row.chunked else str(len(row.body))
@@ -226,9 +212,6 @@ def environ_for(row: Row) -> dict[str, Any]:
         env["CONTENT_LENGTH"] = length
     if row.chunked:
         env["wsgi.input_terminated"] = True
-    for name, value in row.headers.items():
-        key = name.upper().replace("-", "_")
-        env[key if key in ("CONTENT_TYPE", "CONTENT_LENGTH") else "HTTP_" + key] = value
     return env
 
 

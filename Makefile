@@ -24,6 +24,27 @@ $(STAMP): tests/requirements.txt
 soak: venv
 	$(PY) tests/soak.py
 
+# Not part of `make test`: nextapi against a bare WSGI function, Falcon, Bottle and Flask,
+# in-process, with 10..10,000 routes and under gunicorn (bench/run.py; ~6 minutes). The peers
+# and gunicorn go into their own venv; wrk is installed when apt-get can, else a Python
+# load generator stands in. Prints the tables and rewrites bench/RESULTS.md.
+BENCH_VENV  ?= bench/.venv
+BENCH_PY    := $(BENCH_VENV)/bin/python
+BENCH_STAMP := $(BENCH_VENV)/.installed
+BENCH_OUT   ?= bench/RESULTS.md
+
+.PHONY: bench
+bench: $(BENCH_STAMP)
+	@command -v wrk >/dev/null 2>&1 || timeout 300 sh -c 'apt-get install -y -q wrk || \
+	  (apt-get update -q && apt-get install -y -q wrk)' >/dev/null 2>&1 || \
+	  echo "bench: wrk not available, the Python load generator stands in"
+	$(BENCH_PY) bench/run.py --results $(BENCH_OUT)
+
+$(BENCH_STAMP): bench/requirements.txt
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_PY) -m pip install --quiet --disable-pip-version-check -r bench/requirements.txt
+	touch $(BENCH_STAMP)
+
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

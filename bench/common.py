@@ -1,0 +1,150 @@
+"""Shared by every benchmark section: the apps, the workloads, WSGI environs,
+timing of a batch of direct WSGI calls, medians and Markdown tables.
+"""
+from __future__ import annotations
+
+import gc
+import importlib
+import io
+import os
+import statistics
+import sys
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable
+
+BENCH = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(BENCH)
+APPS = os.path.join(BENCH, "apps")
+for _p in (ROOT, APPS):  # nextapi from this checkout; benchdata and the apps
+    if _p not in sys.path:
+        sys.path.insert(0, _p)
+
+from benchdata import ECHO_BODY  # noqa: E402
+
+FRAMEWORKS = ("bare", "nextapi", "falcon", "bottle", "flask")
+MODULES = {name: f"{name}_app" for name in FRAMEWORKS}
+LABELS = {"bare": "bare WSGI", "nextapi": "nextapi", "falcon": "Falcon", "bottle": "Bottle", "flask": "Flask"}
+
+
+@dataclass(frozen=True)
+class Workload:
+    key: str
+    label: str
+    method: str
+    path: str
+    query: str = ""
+    body: bytes = b""
+    status: int = 200
+
+    @property
+    def url(self) -> str:
+        return self.path + (f"?{self.query}" if self.query else "")
+
+
+WORKLOADS = (
+    Workload("A", "GET /api/comments", "GET", "/api/comments"),
+    Workload("B", "GET /api/comments/42?x=1", "GET", "/api/comments/42", "x=1"),
+    Workload("C", f"POST /api/echo ({len(ECHO_BODY)} B JSON)", "POST", "/api/echo", body=ECHO_BODY),
+    Workload("D", "GET /api/nope (404)", "GET", "/api/nope", status=404),
+)
+
+
+def load_app(name: str) -> Callable[..., Any]:
+    return importlib.import_module(MODULES[name]).app
+
+
+def template(method: str, path: str, query: str = "", body: bytes = b"") -> dict[str, Any]:
+    """An environ shaped like gunicorn's for a request wrk would send."""
+    env: dict[str, Any] = {
+        "REQUEST_METHOD": method,
+        "SCRIPT_NAME": "",
+        "PATH_INFO": path,
+        "QUERY_STRING": query,
+        "RAW_URI": path + (f"?{query}" if query else ""),
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "8000",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "SERVER_SOFTWARE": "bench",
+        "REMOTE_ADDR": "127.0.0.1",
+        "REMOTE_PORT": "50000",
+        "HTTP_HOST": "127.0.0.1:8000",
+        "HTTP_USER_AGENT": "nextapi-bench",
+        "HTTP_ACCEPT": "*/*",
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": "http",
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": False,
+        "wsgi.multiprocess": False,
+        "wsgi.run_once": False,
+        "wsgi.input_terminated": True,
+    }
+    if body:
+        env["CONTENT_TYPE"] = "application/json"
+        env["CONTENT_LENGTH"] = str(len(body))
+    return env
+
+
+def environs(tmpl: dict[str, Any], body: bytes, n: int) -> list[dict[str, Any]]:
+    """n fresh environs, each with its own unread wsgi.input."""
+    out = []
+    for _ in range(n):
+        env = tmpl.copy()
+        env["wsgi.input"] = io.BytesIO(body)
+        out.append(env)
+    return out
+
+
+def _start_response(status: str, headers: list, exc_info: Any = None) -> Callable[[bytes], None]:
+    return _write
+
+
+def _write(data: bytes) -> None:
+    pass
+
+
+def call(app: Callable[..., Any], tmpl: dict[str, Any], body: bytes = b"") -> tuple[int, dict[str, str], bytes]:
+    """One request: (status code, headers with lower-case names, body bytes)."""
+    seen: dict[str, Any] = {}
+
+    def start_response(status: str, headers: list, exc_info: Any = None) -> Callable[[bytes], None]:
+        seen["status"], seen["headers"] = status, headers
+        return _write
+
+    out = app(environs(tmpl, body, 1)[0], start_response)
+    try:
+        data = b"".join(out)
+    finally:
+        if hasattr(out, "close"):
+            out.close()
+    return int(seen["status"].split()[0]), {k.lower(): v for k, v in seen["headers"]}, data
+
+
+def time_batch(app: Callable[..., Any], envs: Iterable[dict[str, Any]], n: int) -> float:
+    """Microseconds per request over a batch of direct WSGI calls, body consumed and closed."""
+    start_response = _start_response
+    gc.collect()
+    t0 = time.perf_counter()
+    for env in envs:
+        out = app(env, start_response)
+        for _ in out:
+            pass
+        if hasattr(out, "close"):
+            out.close()
+    return (time.perf_counter() - t0) / n * 1e6
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def table(headers: list[str], rows: list[list[str]]) -> str:
+    """A Markdown table, columns padded so it also reads well in a terminal."""
+    widths = [max(len(str(r[i])) for r in [headers, *rows]) for i in range(len(headers))]
+    line = lambda cells: "| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths)) + " |"  # noqa: E731
+    sep = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
+    return "\n".join([line(headers), sep, *(line(r) for r in rows)])
+
+
+def fmt_us(us: float) -> str:
+    return f"{us:.1f}" if us < 100 else f"{us:.0f}"

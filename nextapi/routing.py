@@ -75,7 +75,12 @@ def hidden_path(path: str) -> bool:
     Static routes can never reach a skipped file (the scan left it out); this also
     keeps such names out of parameters, where handler code might join them to a path.
     """
-    return path.startswith("/api") and _HIDDEN.search(path) is not None
+    if not path.startswith("/api"):
+        return False
+    # PERF: each pattern needs a '.', a '\\', '__' or a control character; most paths have none.
+    if "." not in path and "\\" not in path and "__" not in path and path.isprintable():
+        return False
+    return _HIDDEN.search(path) is not None
 
 
 def scan(pages_dir: str, folder: str = "api", suffix: str = ".py",
@@ -180,6 +185,20 @@ def compile_routes(routes: list[Route]) -> Node:
 
 def match(root: Node, segs: list[str]) -> tuple[Route, dict[str, Any]] | None:
     """Find the route for the path segments after '/', binding parameters."""
+    # PERF: first follow, without recursion, the branch the walk tries first (static, else
+    # [param]); when it ends on a route that is the walk's answer, else backtrack in full.
+    node, params = root, {}
+    for seg in segs:
+        child = node.static.get(seg)
+        if child is None:
+            child = node.param
+            if child is None or not seg:
+                break
+            params[node.param_name] = seg
+        node = child
+    else:
+        if node.route is not None:
+            return node.route, params
     bound: list[tuple[str, Any]] = []
     route = _walk(root, segs, 0, len(segs), bound)
     if route is None:

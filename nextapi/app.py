@@ -155,11 +155,13 @@ class App:
         if len(environ.get("QUERY_STRING") or "") > self.limits.max_query_length:
             return _plain_error(414, "Query string too long", method)
         try:
-            path = (environ.get("PATH_INFO") or "/").encode("latin-1").decode("utf-8")
+            path = environ.get("PATH_INFO") or "/"
+            if not path.isascii():  # PERF: an ASCII path reads the same in latin-1 and UTF-8
+                path = path.encode("latin-1").decode("utf-8")
         except UnicodeError:
             return _plain_error(400, "Invalid path: not UTF-8", method)
         if hidden_path(path):  # `..`, NUL, `\`, `x.py`, `.env`: never a route, never imported
-            return _plain_error(404, "Not Found", method)
+            return _not_found(method)
         if self.dev:
             try:
                 self._refresh()
@@ -176,7 +178,7 @@ class App:
             if found is None:
                 if self._frontend is not None and path != "/api" and not path.startswith("/api/"):
                     return self._frontend.respond(environ, path, method)  # R60, R61: never for /api
-                return _plain_error(404, "Not Found", method)
+                return _not_found(method)
             route, params = found
 
         res = Response()
@@ -192,9 +194,12 @@ class App:
         config = target.config
         req = Request(environ, path, params, config, self.limits)
         try:
-            if config.body_parser:
+            if config.body_parser and environ.get("CONTENT_LENGTH"):  # PERF: no length, nothing to check
                 check_length(environ, config.size_limit, config.size_label)  # 413 before reading
-            run_chain(chain, _dispatcher(target), req, res)
+            if chain:
+                run_chain(chain, _dispatcher(target), req, res)
+            else:
+                _dispatch(target, req, res)  # PERF: no closure when no middleware wraps the route
             if not res.finished and self.dev and not config.external_resolver:
                 logger.warning("API resolved without sending a response for %s, "
                                "this may result in stalled requests.", path)
@@ -225,25 +230,30 @@ class App:
 
 
 def _dispatcher(target: Target) -> Callable[[Request, Response], Any]:
-    """The innermost step of the chain: pick the function for the method (R10, R14)."""
+    """The innermost step of a middleware chain: `_dispatch` for this target."""
 
     def dispatch(req: Request, res: Response) -> Any:
-        fn = target.handler
-        if fn is None:
-            fn = target.methods.get(req.method)
-            if fn is None and req.method == "HEAD":
-                fn = target.methods.get("GET")
-            if fn is None:
-                if req.method == "OPTIONS":
-                    res.status(204).set_header("Allow", target.allow).end()
-                    return None
-                raise HTTPError(405, "Method Not Allowed", headers={"Allow": target.allow})
-        result = fn(req, res)
-        if result is not None and result is not res and not res.finished:
-            res.send(result)
-        return result
+        return _dispatch(target, req, res)
 
     return dispatch
+
+
+def _dispatch(target: Target, req: Request, res: Response) -> Any:
+    """Pick the function for the method (R10, R14), call it, send what it returned."""
+    fn = target.handler
+    if fn is None:
+        fn = target.methods.get(req.method)
+        if fn is None and req.method == "HEAD":
+            fn = target.methods.get("GET")
+        if fn is None:
+            if req.method == "OPTIONS":
+                res.status(204).set_header("Allow", target.allow).end()
+                return None
+            raise HTTPError(405, "Method Not Allowed", headers={"Allow": target.allow})
+    result = fn(req, res)
+    if result is not None and result is not res and not res.finished:
+        res.send(result)
+    return result
 
 
 def _segments(path: str, environ: dict[str, Any]) -> list[str]:
@@ -273,6 +283,20 @@ def _dev_detail(exc: BaseException) -> dict[str, Any]:
         "exception": f"{type(exc).__name__}: {exc}",
         "traceback": "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
     }
+
+
+_NOT_FOUND: dict[str, tuple[str, list[tuple[str, str]], list[bytes]]] = {}
+
+
+def _not_found(method: str) -> tuple[str, list[tuple[str, str]], Iterable[bytes]]:
+    """The 404 for a path no route takes: the same bytes every time, so built once per method."""
+    cached = _NOT_FOUND.get(method)
+    if cached is None:
+        cached = _plain_error(404, "Not Found", method)
+        if len(_NOT_FOUND) < 32:  # PERF: cached, bounded (the client picks the method)
+            _NOT_FOUND[method] = cached
+    line, headers, body = cached
+    return line, list(headers), list(body)  # fresh lists: a server may change what it gets
 
 
 def _plain_error(status: int, message: str, method: str = "GET",

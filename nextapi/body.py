@@ -197,6 +197,8 @@ def _bounded_int(text: str) -> int:
 
 # PERF: the C scanner is fastest with parse_int left at int; 3.11+ already bounds it.
 _PARSE_INT = None if hasattr(sys, "get_int_max_str_digits") else _bounded_int
+# PERF: one decoder, built once: json.loads with arguments builds a new one per call.
+_decode_json = json.JSONDecoder(parse_constant=_reject_constant, parse_int=_PARSE_INT).decode
 _DEPTH = {"[": 1, "{": 1, "]": -1, "}": -1}
 _NOT_BRACKETS = re.compile(r"[^\[\]{}]+")
 
@@ -212,7 +214,7 @@ def _parse_json(raw: bytes, max_depth: int = MAX_JSON_DEPTH) -> object:
     if _too_deep(text, max_depth):
         raise HTTPError(400, "Invalid JSON")
     try:
-        return json.loads(text, parse_constant=_reject_constant, parse_int=_PARSE_INT)
+        return _decode_json(text)
     except (ValueError, RecursionError):  # JSONDecodeError is a ValueError
         raise HTTPError(400, "Invalid JSON") from None
 

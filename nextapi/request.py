@@ -157,7 +157,8 @@ class Request:
     def _parse_body(self) -> Any:
         ctype = self.environ.get("CONTENT_TYPE")
         lim = self.limits
-        if self.config.body_parser and is_multipart(ctype):
+        # PERF: no "multipart" in the header, no need to parse it to know
+        if self.config.body_parser and ctype and "multipart" in ctype.lower() and is_multipart(ctype):
             if self._raw is _UNSET:
                 # Stream it: uploads go to disk as they arrive, never all in memory.
                 # iter_body reads nothing until iterated, and the boundary is checked first.

@@ -263,7 +263,10 @@ def _segments(path: str, environ: dict[str, Any]) -> list[str]:
     server also passes the raw target (RAW_URI, REQUEST_URI) and it agrees with
     PATH_INFO, split the raw one first and decode each segment, as Next.js does.
     """
-    raw = (environ.get("RAW_URI") or environ.get("REQUEST_URI") or "").split("?", 1)[0]
+    raw = environ.get("RAW_URI") or environ.get("REQUEST_URI") or ""
+    if "%2" not in raw:  # PERF: no escape that could be a slash: split the decoded path
+        return path[1:].split("/")
+    raw = raw.split("?", 1)[0]
     if ("%2F" in raw or "%2f" in raw) and not environ.get("SCRIPT_NAME") and raw.startswith("/"):
         if unquote_to_bytes(raw).decode("latin-1") == environ.get("PATH_INFO"):
             return [unquote_to_bytes(seg).decode("utf-8") for seg in raw[1:].split("/")]

@@ -25,7 +25,7 @@ soak: venv
 	$(PY) tests/soak.py
 
 # Not part of `make test`: nextapi against a bare WSGI function, Falcon, Bottle and Flask,
-# in-process, with 10..10,000 routes and under gunicorn (bench/run.py; ~6 minutes). The peers
+# in-process, with 10..10,000 routes and under gunicorn (bench/run.py; about 6 minutes). The peers
 # and gunicorn go into their own venv; wrk is installed when apt-get can, else a Python
 # load generator stands in. Prints the tables and rewrites bench/RESULTS.md.
 BENCH_VENV  ?= bench/.venv

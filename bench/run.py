@@ -137,7 +137,7 @@ def main() -> None:
     http = None
     if "http" not in args.skip:
         print("(over HTTP...)", file=sys.stderr, flush=True)
-        http = httpbench.measure(seconds=1, rounds=1 if args.quick else 4)
+        http = httpbench.measure(seconds=1, rounds=1 if args.quick else 5)
         section("Over HTTP: requests per second (higher is better)", httpbench.render(http))
 
     text, missed = targets(inp, scale, http)

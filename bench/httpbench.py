@@ -95,9 +95,14 @@ def wrk_rps(port: int, w: Workload, seconds: int, workdir: str) -> float:
     return float(m.group(1))
 
 
-def _py_client(port: int, raw: bytes, expect: bytes, deadline: float, limit: int) -> tuple[int, int]:
-    """One load process: connection-per-request (gunicorn's sync workers close anyway)."""
+def _py_client(port: int, raw: bytes, expect: bytes, seconds: float, limit: int) -> tuple[int, int, float]:
+    """One load process: connection-per-request (gunicorn's sync workers close anyway).
+
+    Its clock starts when it is ready, so process start-up is not counted.
+    """
     done = errors = 0
+    start = time.monotonic()
+    deadline = start + seconds
     while time.monotonic() < deadline and done < limit:
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=2) as s:
@@ -111,7 +116,7 @@ def _py_client(port: int, raw: bytes, expect: bytes, deadline: float, limit: int
                 errors += 1
         except OSError:
             errors += 1
-    return done, errors
+    return done, errors, time.monotonic() - start
 
 
 def python_rps(port: int, w: Workload, seconds: int, workdir: str) -> float:
@@ -119,15 +124,12 @@ def python_rps(port: int, w: Workload, seconds: int, workdir: str) -> float:
     if w.body:
         head += f"Content-Type: application/json\r\nContent-Length: {len(w.body)}\r\n"
     raw = head.encode() + b"\r\n" + w.body
-    start = time.monotonic()
-    deadline = start + seconds
     with multiprocessing.get_context("spawn").Pool(CONNECTIONS) as pool:
-        results = pool.starmap(_py_client, [(port, raw, str(w.status).encode(), deadline, 10_000_000)] * CONNECTIONS)
-    elapsed = time.monotonic() - start
+        results = pool.starmap(_py_client, [(port, raw, str(w.status).encode(), seconds, 10_000_000)] * CONNECTIONS)
     done = sum(r[0] for r in results)
     if sum(r[1] for r in results) > done // 100:
         raise RuntimeError(f"too many failed requests for {w.label}: {results}")
-    return done / elapsed
+    return sum(r[0] / r[2] for r in results)
 
 
 def measure(seconds: int = 1, rounds: int = 4, worker_counts: tuple[int, ...] = (1, 2),

@@ -3,6 +3,7 @@
 """
 from __future__ import annotations
 
+import functools
 import itertools
 import logging
 import os
@@ -49,7 +50,9 @@ class App:
         self.public_dir = os.path.join(project, "public")  # R60: public/ beside the pages folder
         self._lock = threading.RLock()
         self._middleware: dict[str, tuple[float, Any]] = {}
-        self._tree_stamp: Any = None
+        self._dirs: list[str] = []  # the folders the dev reloader stats (set by _stamp)
+        # Stamped before the scan, so a file added while it runs shows on the next request.
+        self._tree_stamp = self._stamp() if dev else None
         self._build()
 
     # -- build ----------------------------------------------------------------
@@ -68,8 +71,6 @@ class App:
         self._root = root
         self._static = static_table(routes)
         self._frontend: Frontend | None = frontend
-        if self.dev:
-            self._tree_stamp = self._stamp()
 
     def _stamp(self, rescan: bool = True) -> tuple[int, ...]:
         """Folder mtimes under pages/ and public/: a file added, removed or renamed changes one.
@@ -78,15 +79,14 @@ class App:
         known (a new subfolder changes its parent's mtime), so the check is one
         stat per folder, not a listing of every file.
         """
-        dirs = getattr(self, "_dirs", None)
-        if rescan or dirs is None:
+        if rescan:
             dirs = [self.public_dir]  # stat-ed even when missing, so creating it is seen
             for dirpath, dirnames, _ in itertools.chain(os.walk(self.pages_dir), os.walk(self.public_dir)):
                 dirnames[:] = [d for d in dirnames if not d.startswith(".") and d != "__pycache__"]
                 dirs.append(dirpath)
             self._dirs = dirs
         stamp = []
-        for path in dirs:
+        for path in self._dirs:
             try:
                 stamp.append(os.stat(path).st_mtime_ns)
             except OSError:
@@ -100,10 +100,9 @@ class App:
             before = self._stamp()  # taken before the scan: a file added meanwhile shows next time
             if before == self._tree_stamp:
                 return  # another thread rebuilt already
-            dirs = self._dirs
             old = {r.file: r for r in self.routes}
             self._build()
-            self._dirs, self._tree_stamp = dirs, before
+            self._tree_stamp = before
             for route in self.routes:  # keep modules that did not change
                 prev = old.get(route.file)
                 if prev is not None:
@@ -173,8 +172,9 @@ class App:
 
         route = self._static.get(path)  # PERF: most API paths have no parameters
         params: dict[str, Any] = {}
-        if route is None or "%2" in environ.get("RAW_URI", environ.get("REQUEST_URI", "")):
-            found = match(self._root, _segments(path, environ))
+        raw = environ.get("RAW_URI") or environ.get("REQUEST_URI") or ""
+        if route is None or "%2" in raw:  # an escape that may be a slash: the raw target decides
+            found = match(self._root, _segments(path, raw, environ))
             if found is None:
                 if self._frontend is not None and path != "/api" and not path.startswith("/api/"):
                     return self._frontend.respond(environ, path, method)  # R60, R61: never for /api
@@ -197,7 +197,7 @@ class App:
             if config.body_parser and environ.get("CONTENT_LENGTH"):  # PERF: no length, nothing to check
                 check_length(environ, config.size_limit, config.size_label)  # 413 before reading
             if chain:
-                run_chain(chain, _dispatcher(target), req, res)
+                run_chain(chain, functools.partial(_dispatch, target), req, res)
             else:
                 _dispatch(target, req, res)  # PERF: no closure when no middleware wraps the route
             if not res.finished and self.dev and not config.external_resolver:
@@ -229,15 +229,6 @@ class App:
         return finalize(res, method, environ, etag=False)
 
 
-def _dispatcher(target: Target) -> Callable[[Request, Response], Any]:
-    """The innermost step of a middleware chain: `_dispatch` for this target."""
-
-    def dispatch(req: Request, res: Response) -> Any:
-        return _dispatch(target, req, res)
-
-    return dispatch
-
-
 def _dispatch(target: Target, req: Request, res: Response) -> Any:
     """Pick the function for the method (R10, R14), call it, send what it returned."""
     fn = target.handler
@@ -256,14 +247,13 @@ def _dispatch(target: Target, req: Request, res: Response) -> Any:
     return result
 
 
-def _segments(path: str, environ: dict[str, Any]) -> list[str]:
+def _segments(path: str, raw: str, environ: dict[str, Any]) -> list[str]:
     """Path segments for matching; an encoded slash (`%2F`) stays inside its segment.
 
     WSGI servers decode PATH_INFO, so `/api/p/a%2Fb` arrives as `/api/p/a/b`. When the
     server also passes the raw target (RAW_URI, REQUEST_URI) and it agrees with
     PATH_INFO, split the raw one first and decode each segment, as Next.js does.
     """
-    raw = environ.get("RAW_URI") or environ.get("REQUEST_URI") or ""
     if "%2" not in raw:  # PERF: no escape that could be a slash: split the decoded path
         return path[1:].split("/")
     raw = raw.split("?", 1)[0]

@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 from typing import Any, Callable, Sequence
 
+from .routing import within
+
 MIDDLEWARE_FILE = "_middleware.py"
 
 Middleware = Callable[[Any, Any, Callable[[], Any]], Any]
@@ -23,7 +25,7 @@ def middleware_files(pages_dir: str, route_rel: str) -> tuple[str, ...]:
     for depth in range(1, len(folders) + 1):
         path = os.path.join(pages_dir, *folders[:depth], MIDDLEWARE_FILE)
         # A symlink that leaves the folder is never imported, as for routes.
-        if os.path.isfile(path) and os.path.commonpath([top, os.path.realpath(path)]) == top:
+        if os.path.isfile(path) and within(top, os.path.realpath(path)):
             found.append(path)
     return tuple(found)
 

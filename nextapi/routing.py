@@ -35,7 +35,6 @@ class Route:
     # Filled in by the loader:
     target: Any = None  # a loaded Target, or None until imported
     mtime: Any = None  # what the dev reloader last saw of the file (mtime, size)
-    error: Any = None  # a LoadError in dev mode when the file is broken
     middleware_dirs: tuple[str, ...] = field(default=())
 
     @property
@@ -58,6 +57,12 @@ def parse_segment(part: str, where: str) -> Segment:
     if not name.isidentifier() and not name.replace("-", "_").isidentifier():
         raise BuildError(f"{where}: bad parameter name in {part!r}")
     return Segment(kind, name)
+
+
+def within(real_root: str, real_path: str) -> bool:
+    """Is `real_path` inside `real_root`? Both resolved with os.path.realpath, so a
+    symlink that leaves the folder is caught; callers resolve once and reuse it."""
+    return os.path.commonpath([real_root, real_path]) == real_root
 
 
 def _skipped(name: str) -> bool:
@@ -104,7 +109,7 @@ def scan(pages_dir: str, folder: str = "api", suffix: str = ".py",
                 continue
             path = os.path.join(dirpath, fname)
             # A symlink that leaves the folder is never imported or served.
-            if os.path.commonpath([real_top, os.path.realpath(path)]) != real_top:
+            if not within(real_top, os.path.realpath(path)):
                 continue
             rel_parts = os.path.relpath(path, pages_dir).split(os.sep)
             rel = "/".join(rel_parts)

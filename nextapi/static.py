@@ -21,7 +21,7 @@ from typing import Any, BinaryIO
 
 from .errors import BuildError
 from .response import STATUS_LINES, Response, etag_matches, finalize
-from .routing import Route, compile_routes, match, scan, static_table
+from .routing import Route, compile_routes, match, scan, static_table, within
 
 logger = logging.getLogger("nextapi")
 
@@ -73,10 +73,6 @@ def _safe_path(path: str) -> bool:
     return True
 
 
-def _inside(real_root: str, real_path: str) -> bool:
-    return os.path.commonpath([real_root, real_path]) == real_root
-
-
 def _is_api(url: str) -> bool:
     return url == "/api" or url.startswith("/api/")
 
@@ -97,7 +93,7 @@ def public_files(public_dir: str) -> dict[str, str]:
             if not _safe_path(url) or not _utf8(url):
                 continue  # a name no request path can spell
             real = os.path.realpath(path)
-            if _inside(real_top, real) and os.path.isfile(real):  # no symlink out, no FIFO
+            if within(real_top, real) and os.path.isfile(real):  # no symlink out, no FIFO
                 files[url] = os.path.abspath(path)
     return files
 
@@ -190,7 +186,7 @@ def _open_inside(real_root: str, file: str) -> BinaryIO | None:
     in since, or a FIFO, can neither escape nor hang the worker.
     """
     real = os.path.realpath(file)
-    if not _inside(real_root, real):
+    if not within(real_root, real):
         return None
     try:
         fd = os.open(real, _OPEN_FLAGS)

@@ -1,4 +1,10 @@
-"""GET /api/comments: the seed list; any other method is a 405, Next.js style."""
+"""GET /api/comments: the comments of the blog post, as JSON (the Next.js article's
+`pages/api/comments.js`). One `handler` for every method, so it switches on
+`req.method` itself: anything but GET is a 405 naming the allowed method.
+
+comments.json is read on every request, so an edit shows without a restart.
+It is never served itself: only `.py` files are routes.
+"""
 import json
 import os
 

@@ -205,8 +205,10 @@ def _open_inside(real_root: str, file: str) -> BinaryIO | None:
 def serve_file(environ: dict[str, Any], method: str, f: BinaryIO, ctype: str, *, status: int = 200) -> Result:
     """Status, headers and a streamed body for an open file; takes ownership of `f`.
 
-    A 200 answers If-None-Match / If-Modified-Since with 304 and a single
-    `Range` with 206 (or 416); the 404 page is sent whole, uncached.
+    A 200 answers a failed If-Match / If-Unmodified-Since with 412,
+    If-None-Match / If-Modified-Since with 304 and a single `Range` with 206
+    (or 416), in the RFC 9110 13.2.2 order; the 404 page is sent whole,
+    uncached, whatever the preconditions (13.2.1: they only guard a 2xx).
     """
     st = os.fstat(f.fileno())
     size = st.st_size
@@ -217,6 +219,9 @@ def serve_file(environ: dict[str, Any], method: str, f: BinaryIO, ctype: str, *,
     etag = f'"{size:x}-{st.st_mtime_ns:x}"'
     last_modified = formatdate(st.st_mtime, usegmt=True)
     validators = [("ETag", etag), ("Last-Modified", last_modified), ("Cache-Control", "public, max-age=0")]
+    if _precondition_failed(environ, etag, st.st_mtime):
+        f.close()
+        return _error(412, "Precondition Failed", method)
     if _not_modified(environ, etag, st.st_mtime):
         f.close()
         return STATUS_LINES[304], validators, []
@@ -311,6 +316,30 @@ def _http_time(value: str) -> float | None:
     if when.tzinfo is None:
         when = when.replace(tzinfo=timezone.utc)
     return when.timestamp()
+
+
+def _precondition_failed(environ: dict[str, Any], etag: str, mtime: float) -> bool:
+    """If-Match decides when present; else If-Unmodified-Since (RFC 9110 13.2.2 steps 1-2).
+
+    Guards a client's "only if it is still the version I have" (a resumed
+    download, a lost update). A blank header counts as absent, and a date
+    that does not parse is ignored (13.1.4).
+    """
+    im = environ.get("HTTP_IF_MATCH")
+    if im is not None and im.strip():
+        return not _strong_match(im, etag)
+    ius = environ.get("HTTP_IF_UNMODIFIED_SINCE")
+    if ius:
+        since = _http_time(ius)
+        return since is not None and int(mtime) > since
+    return False
+
+
+def _strong_match(if_match: str, etag: str) -> bool:
+    """`*`, or a listed tag equal to ours; a weak `W/` tag never matches (RFC 9110 8.8.3.2)."""
+    if if_match.strip() == "*":
+        return True
+    return any(tag.strip() == etag for tag in if_match.split(","))
 
 
 def _not_modified(environ: dict[str, Any], etag: str, mtime: float) -> bool:

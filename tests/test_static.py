@@ -175,6 +175,95 @@ def test_head_gets_304_too(client):
     assert client.head("/style.css", headers={"If-None-Match": etag}).status == 304
 
 
+# Preconditions: If-Match, If-Unmodified-Since, 412 ---------------------------
+def _status(client, headers, path="/style.css", method="GET"):
+    return client.request(method, path, headers=headers).status
+
+
+def test_if_match_with_the_current_etag_serves_the_file_and_after_a_change_is_412(client, tmp_path):
+    etag = client.get("/style.css").headers["ETag"]
+    resp = client.get("/style.css", headers={"If-Match": etag})
+    assert (resp.status, resp.text) == (200, CSS)
+    path = tmp_path / "public" / "style.css"
+    path.write_text(CSS + "p {}\n")
+    os.utime(path, (MTIME + 10, MTIME + 10))
+    assert _status(client, {"If-Match": etag}) == 412  # the version the client holds is gone
+
+
+@pytest.mark.parametrize("match, no_match", [
+    ("{etag}", '"other"'),
+    ("{etag}", "W/{etag}"),  # strong comparison: a weak tag never matches
+    ('"a", {etag}, "b"', '"a", W/{etag}, "b"'),
+    ("*", '"*"'),  # the bare star is "any file"; a quoted one is just a tag
+])
+def test_if_match_is_a_strong_comparison_against_a_list_or_star(client, match, no_match):
+    etag = client.get("/style.css").headers["ETag"]
+    resp = client.get("/style.css", headers={"If-Match": match.format(etag=etag)})
+    assert (resp.status, resp.text) == (200, CSS)
+    assert _status(client, {"If-Match": no_match.format(etag=etag)}) == 412
+
+
+def test_a_failed_precondition_is_the_json_412_and_a_missing_file_stays_404(client):
+    resp = client.get("/style.css", headers={"If-Match": '"stale"'})
+    assert resp.status == 412
+    assert resp.json() == {"error": "Precondition Failed"}
+    assert resp.headers["Content-Type"] == "application/json; charset=utf-8"
+    assert resp.headers["Content-Length"] == str(len(resp.content))
+    assert _status(client, {"If-Match": "*"}, path="/nope.css") == 404  # 412 is only for a file that exists
+
+
+def test_if_unmodified_since_is_412_only_when_the_file_changed_after_the_date(site, tmp_path):
+    client = site({"a.txt": "a"})
+    assert _status(client, {"If-Unmodified-Since": formatdate(MTIME - 1, usegmt=True)}, "/a.txt") == 412
+    for ok in (formatdate(MTIME, usegmt=True), formatdate(MTIME + 3600, usegmt=True),
+               "not a date", "Mon, 99 Foo 2023 99:99:99 GMT", ""):  # a bad date is ignored
+        assert _status(client, {"If-Unmodified-Since": ok}, "/a.txt") == 200, ok
+    os.utime(tmp_path / "public" / "a.txt", ns=(MTIME * 10**9 + 700_000_000,) * 2)
+    # compared to the second, as Last-Modified is sent: a fraction later is not "modified since"
+    assert _status(client, {"If-Unmodified-Since": formatdate(MTIME, usegmt=True)}, "/a.txt") == 200
+    assert _status(client, {"If-Unmodified-Since": formatdate(MTIME - 1, usegmt=True)}, "/a.txt") == 412
+
+
+def test_preconditions_are_evaluated_in_the_rfc_9110_order(client):
+    etag = client.get("/style.css").headers["ETag"]
+    past, future = formatdate(MTIME - 1, usegmt=True), formatdate(MTIME + 3600, usegmt=True)
+    # If-Match decides; If-Unmodified-Since only counts when If-Match is absent
+    assert _status(client, {"If-Match": etag, "If-Unmodified-Since": past}) == 200
+    assert _status(client, {"If-Match": '"stale"', "If-Unmodified-Since": future}) == 412
+    # both come before If-None-Match / If-Modified-Since and their 304
+    assert _status(client, {"If-Match": '"stale"', "If-None-Match": etag}) == 412
+    assert _status(client, {"If-Unmodified-Since": past, "If-None-Match": etag}) == 412
+    assert _status(client, {"If-Unmodified-Since": past, "If-Modified-Since": future}) == 412
+    assert _status(client, {"If-Match": etag, "If-None-Match": etag}) == 304
+
+
+def test_head_gets_412_without_a_body(client):
+    for headers in ({"If-Match": '"stale"'}, {"If-Unmodified-Since": formatdate(MTIME - 1, usegmt=True)}):
+        resp = client.head("/style.css", headers=headers)
+        assert (resp.status, resp.content) == (412, b"")
+        assert resp.headers["Content-Type"] == "application/json; charset=utf-8"
+
+
+def test_a_range_with_a_failing_precondition_is_412_not_206(client):
+    etag = client.get("/digits.txt").headers["ETag"]
+    resp = client.get("/digits.txt", headers={"Range": "bytes=0-1", "If-Match": '"stale"'})
+    assert resp.status == 412
+    assert resp.json() == {"error": "Precondition Failed"}
+    assert resp.headers.get("Content-Range") is None
+    past = formatdate(MTIME - 1, usegmt=True)
+    assert _status(client, {"Range": "bytes=0-1", "If-Unmodified-Since": past}, "/digits.txt") == 412
+    assert _status(client, {"Range": "bytes=99-", "If-Match": '"stale"'}, "/digits.txt") == 412  # before 416
+    resp = client.get("/digits.txt", headers={"Range": "bytes=2-3", "If-Match": etag})  # a resumed download
+    assert (resp.status, resp.content) == (206, b"23")
+
+
+def test_pages_answer_412_the_same_way(site):
+    client = site(pages={"about.html": "<h1>About</h1>"})
+    etag = client.get("/about").headers["ETag"]
+    assert _status(client, {"If-Match": etag}, "/about") == 200
+    assert _status(client, {"If-Match": '"stale"'}, "/about") == 412
+
+
 # Ranges ---------------------------------------------------------------------
 @pytest.mark.parametrize("header, body, content_range", [
     ("bytes=0-3", b"0123", "bytes 0-3/10"),

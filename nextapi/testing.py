@@ -17,7 +17,7 @@ __all__ = ["Client", "TestResponse", "build_environ"]
 
 
 class TestResponse:
-    """What came back: `status`, `headers`, `content`, `text`, `json()`."""
+    """What came back: `status` (also `status_code`), `headers`, `content`, `text`, `json()`."""
 
     __test__ = False  # not a pytest test class
 
@@ -27,6 +27,11 @@ class TestResponse:
         self.headers = Headers(headers)
         self.chunks = chunks
         self.content = b"".join(chunks)
+
+    @property
+    def status_code(self) -> int:
+        """The same as `status`, under the name requests and httpx use."""
+        return self.status
 
     @property
     def text(self) -> str:

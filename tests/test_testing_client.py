@@ -163,3 +163,8 @@ def test_client_works_with_any_wsgi_app():
     assert seen == {"method": "PUT", "path": "/p q", "qs": "x=1", "body": b"hi"}
     assert (resp.status, resp.chunks, resp.text) == (201, [b"a", b"b"], "ab")
     assert resp.headers.get_all("X-A") == ["1", "2"]
+
+
+def test_status_code_is_the_same_as_status(client):
+    resp = client.get("/api/nope")
+    assert (resp.status_code, resp.status) == (404, 404)

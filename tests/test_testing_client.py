@@ -5,7 +5,10 @@ import json
 from wsgiref.headers import Headers
 
 import pytest
+from conftest import write_tree
 
+import nextapi.testing
+from nextapi import App
 from nextapi.testing import Client, TestResponse
 
 ECHO = """
@@ -168,3 +171,204 @@ def test_client_works_with_any_wsgi_app():
 def test_status_code_is_the_same_as_status(client):
     resp = client.get("/api/nope")
     assert (resp.status_code, resp.status) == (404, 404)
+
+
+# The cookie jar -------------------------------------------------------------
+SET_COOKIE = """
+def handler(req, res):
+    q = req.query
+    kw = {}
+    if "max_age" in q:
+        kw["max_age"] = int(q["max_age"])
+    if "expires" in q:
+        kw["expires"] = float(q["expires"])
+    if "path" in q:
+        kw["path"] = q["path"] or None
+    res.set_cookie(q["name"], q.get("value", ""), **kw)
+    res.json(req.cookies)
+"""
+CLEAR_COOKIE = "def handler(req, res):\n    res.clear_cookie(req.query['name'], path=req.query.get('path', '/'))\n"
+RAW_SET_COOKIE = "def handler(req, res):\n    res.set_header('Set-Cookie', req.query['h'])\n    res.end()\n"
+COOKIES = "def handler(req, res):\n    res.json(req.cookies)\n"
+
+
+@pytest.fixture
+def browser(make_client):
+    return make_client({
+        "api/set.py": SET_COOKIE,
+        "api/clear.py": CLEAR_COOKIE,
+        "api/raw.py": RAW_SET_COOKIE,
+        "api/deep/set.py": SET_COOKIE,
+        "api/deep/raw.py": RAW_SET_COOKIE,
+        "api/[[...rest]].py": COOKIES,
+    })
+
+
+def test_a_set_cookie_is_kept_and_sent_back_on_the_next_call(browser):
+    assert browser.get("/api/set", query={"name": "sid", "value": "abc"}).json() == {}
+    assert browser.get("/api/me").json() == {"sid": "abc"}
+    assert browser.post("/api/other/thing").json() == {"sid": "abc"}
+    assert browser.cookies["sid"] == "abc"
+    assert dict(browser.cookies) == {"sid": "abc"} and "sid" in browser.cookies and len(browser.cookies) == 1
+
+
+def test_a_new_value_replaces_the_old_one(browser):
+    browser.get("/api/set", query={"name": "sid", "value": "one"})
+    browser.get("/api/set", query={"name": "theme", "value": "dark"})
+    browser.get("/api/set", query={"name": "sid", "value": "two"})
+    assert browser.get("/api/me").json() == {"sid": "two", "theme": "dark"}
+
+
+def test_the_jar_holds_the_value_as_sent_on_the_wire(browser):
+    browser.get("/api/set", query={"name": "msg", "value": "hello world;\u20ac"})
+    assert browser.cookies["msg"] == "hello%20world%3B%E2%82%AC"
+    assert browser.get("/api/me").json() == {"msg": "hello world;\u20ac"}
+
+
+def test_clear_cookie_deletes_it(browser):
+    browser.get("/api/set", query={"name": "sid", "value": "abc"})
+    browser.get("/api/set", query={"name": "keep", "value": "1"})
+    browser.get("/api/clear", query={"name": "sid"})
+    assert "sid" not in browser.cookies
+    assert browser.get("/api/me").json() == {"keep": "1"}
+
+
+@pytest.mark.parametrize("expiry", [{"max_age": "-1"}, {"max_age": "0"}, {"expires": "0"},
+                                    {"expires": "1000000000"}])
+def test_a_zero_or_negative_max_age_or_a_past_expires_deletes(browser, expiry):
+    browser.get("/api/set", query={"name": "sid", "value": "abc"})
+    browser.get("/api/set", query={"name": "sid", "value": "gone", **expiry})
+    assert browser.get("/api/me").json() == {}
+    assert dict(browser.cookies) == {}
+
+
+@pytest.mark.parametrize("expiry", [{"max_age": "3600"}, {"expires": "4102444800"}])  # 2100-01-01
+def test_a_future_max_age_or_expires_keeps_it(browser, expiry):
+    browser.get("/api/set", query={"name": "sid", "value": "abc", **expiry})
+    assert browser.get("/api/me").json() == {"sid": "abc"}
+
+
+def test_a_cookie_is_dropped_once_its_max_age_has_run_out(browser, monkeypatch):
+    now = 1_700_000_000.0
+    monkeypatch.setattr(nextapi.testing, "_now", lambda: now)
+    browser.get("/api/set", query={"name": "sid", "value": "abc", "max_age": "60"})
+    now += 59
+    assert browser.get("/api/me").json() == {"sid": "abc"}
+    now += 1
+    assert browser.get("/api/me").json() == {}
+    assert "sid" not in browser.cookies
+
+
+@pytest.mark.parametrize("path, sent", [
+    ("/api/a", True), ("/api/a/b", True), ("/api/a/b/c", True),
+    ("/api/b", False), ("/api/ab", False), ("/api", False), ("/api/other/a", False),
+])
+def test_a_cookie_path_is_respected_as_rfc_6265_path_match(browser, path, sent):
+    browser.get("/api/set", query={"name": "scoped", "value": "1", "path": "/api/a"})
+    assert "scoped" in browser.cookies
+    assert browser.get(path).json() == ({"scoped": "1"} if sent else {})
+
+
+def test_a_cookie_path_ending_in_a_slash_matches_below_it(browser):
+    browser.get("/api/set", query={"name": "scoped", "value": "1", "path": "/api/a/"})
+    assert browser.get("/api/a/b").json() == {"scoped": "1"}
+    assert browser.get("/api/ab").json() == {}
+
+
+def test_without_a_path_the_default_is_the_request_folder(browser):
+    browser.get("/api/deep/set", query={"name": "d", "value": "1", "path": ""})
+    browser.get("/api/set", query={"name": "top", "value": "1", "path": ""})
+    assert browser.get("/api/deep/x").json() == {"d": "1", "top": "1"}
+    assert browser.get("/api/x").json() == {"top": "1"}
+    assert browser.get("/api/deeper").json() == {"top": "1"}
+
+
+def test_a_cookie_is_only_deleted_on_its_own_path(browser):
+    browser.get("/api/set", query={"name": "scoped", "value": "1", "path": "/api/a"})
+    browser.get("/api/clear", query={"name": "scoped"})  # Path=/: another cookie, as in a browser
+    assert browser.get("/api/a").json() == {"scoped": "1"}
+    browser.get("/api/clear", query={"name": "scoped", "path": "/api/a"})
+    assert browser.get("/api/a").json() == {}
+
+
+def test_one_name_on_two_paths_sends_the_most_specific_first(browser):
+    browser.get("/api/set", query={"name": "sid", "value": "root"})
+    browser.get("/api/set", query={"name": "sid", "value": "scoped", "path": "/api/a"})
+    assert browser.get("/api/a/x").json() == {"sid": "scoped"}  # the first of a duplicate wins
+    assert browser.get("/api/b").json() == {"sid": "root"}
+    assert browser.cookies["sid"] == "scoped" and len(browser.cookies) == 1
+    del browser.cookies["sid"]
+    assert browser.get("/api/a/x").json() == {}
+
+
+def test_per_call_cookies_are_merged_over_the_jar_and_not_stored(browser):
+    browser.get("/api/set", query={"name": "sid", "value": "abc"})
+    browser.get("/api/set", query={"name": "theme", "value": "dark"})
+    seen = browser.get("/api/me", cookies={"theme": "light", "extra": "1"}).json()
+    assert seen == {"sid": "abc", "theme": "light", "extra": "1"}
+    assert dict(browser.cookies) == {"sid": "abc", "theme": "dark"}
+    assert browser.get("/api/me").json() == {"sid": "abc", "theme": "dark"}
+
+
+def test_an_explicit_cookie_header_is_sent_as_given(browser):
+    browser.get("/api/set", query={"name": "sid", "value": "abc"})
+    assert browser.get("/api/me", headers={"Cookie": "raw=1"}).json() == {"raw": "1"}
+    assert browser.get("/api/me").json() == {"sid": "abc"}
+
+
+def test_the_jar_can_be_filled_emptied_and_read_by_hand(browser):
+    browser.cookies["sid"] = "seeded"
+    assert browser.get("/api/a/b").json() == {"sid": "seeded"}
+    browser.get("/api/set", query={"name": "t", "value": "1"})
+    browser.cookies.clear()
+    assert browser.get("/api/me").json() == {}
+    with pytest.raises(KeyError):
+        browser.cookies["sid"]
+
+
+@pytest.mark.parametrize("header, jar", [
+    ("a=1; Path=/; HttpOnly; SameSite=Lax", {"a": "1"}),
+    ("a=1; max-age=0", {}),  # attribute names are case-insensitive
+    ("a=1; Max-Age=60; Expires=Thu, 01 Jan 1970 00:00:00 GMT", {"a": "1"}),  # Max-Age wins over Expires
+    ("a=1; Expires=Thu, 01-Jan-1970 00:00:00 GMT", {}),  # the old Netscape date form
+    ("a=1; Max-Age=soon", {"a": "1"}),  # a bad Max-Age is ignored: a session cookie
+    ("a=1; Expires=whenever", {"a": "1"}),
+    ("a=1; Domain=elsewhere.example; Secure", {"a": "1"}),  # one test host: not checked
+    (' a = "quoted" ', {"a": '"quoted"'}),
+    ("novalue", {}), ("=1", {}),  # no name: ignored
+    ("a=", {"a": ""}),
+])
+def test_set_cookie_headers_are_parsed_like_a_browser(browser, header, jar):
+    browser.get("/api/raw", query={"h": header})
+    assert dict(browser.cookies) == jar
+
+
+def test_a_relative_path_attribute_means_the_default_path(browser):
+    browser.get("/api/deep/raw", query={"h": "a=1; Path=a"})
+    assert browser.get("/api/deep/x").json() == {"a": "1"}
+    assert browser.get("/api/x").json() == {}
+    assert "a" in browser.cookies
+
+
+def test_cookies_false_turns_the_jar_off(tmp_path):
+    app = App(write_tree(tmp_path, {"api/set.py": SET_COOKIE, "api/[[...rest]].py": COOKIES}))
+    client = Client(app, cookies=False)
+    assert client.cookies is None
+    resp = client.get("/api/set", query={"name": "sid", "value": "abc"})
+    assert resp.headers["Set-Cookie"].startswith("sid=abc")
+    assert client.get("/api/me").json() == {}
+    assert client.get("/api/me", cookies={"a": "1"}).json() == {"a": "1"}
+
+
+def test_the_jar_works_with_any_wsgi_app():
+    seen = []
+
+    def app(environ, start_response):
+        seen.append(environ.get("HTTP_COOKIE"))
+        start_response("200 OK", [("Content-Type", "text/plain"), ("Set-Cookie", "a=1"), ("Set-Cookie", "b=2")])
+        return [b""]
+
+    client = Client(app)
+    client.get("/")
+    client.get("/")
+    assert seen == [None, "a=1; b=2"]

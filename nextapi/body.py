@@ -79,8 +79,20 @@ def iter_body(environ: dict[str, Any], limit: int, label: str) -> Iterator[bytes
     if length is not None:
         return _read_exactly(stream, length) if stream is not None else iter(())
     if stream is None or not environ.get("wsgi.input_terminated"):
+        if unframed_chunked(environ):
+            raise HTTPError(411, "Length Required")
         return None
     return _read_terminated(stream, limit, label)
+
+
+def unframed_chunked(environ: dict[str, Any]) -> bool:
+    """Chunked input the server did not mark terminated and gave no length (uWSGI does this).
+
+    Such a body cannot be read safely (PEP 3333 lets the app read only
+    CONTENT_LENGTH bytes), so it is a 411 rather than a body silently dropped.
+    """
+    return (not environ.get("wsgi.input_terminated") and not environ.get("CONTENT_LENGTH")
+            and "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower())
 
 
 def _read_terminated(stream: Any, limit: int, label: str) -> Iterator[bytes]:
@@ -137,13 +149,13 @@ def _content_length(value: str | None) -> int | None:
 
 
 def _read_exactly(stream: Any, length: int) -> Iterator[bytes]:
-    """Read ``length`` bytes in bounded chunks; a short body (early EOF) just ends."""
+    """Read ``length`` bytes in bounded chunks; a body that ends early is a 400, never passed on."""
     remaining = length
     while remaining > 0:
         # read() always gets its size: wsgiref.validate asserts exactly one argument.
         chunk = _read(stream, min(CHUNK, remaining))
         if not chunk:
-            return
+            raise HTTPError(400, "Invalid body: incomplete")
         chunk = chunk[:remaining]  # a stream returning more than asked is cut
         remaining -= len(chunk)
         yield chunk
@@ -188,6 +200,16 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")  # NaN/Infinity: JSON.parse refuses them too
 
 
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if value in (_INF, -_INF):  # `1e400`: JSON.parse gives Infinity, which JSON cannot send back
+        raise ValueError("number out of range")
+    return value
+
+
+_INF = float("inf")
+
+
 def _bounded_int(text: str) -> int:
     # Python 3.10 has no int-digit limit, and int() of a huge literal is quadratic.
     if len(text) > 4300:
@@ -198,7 +220,8 @@ def _bounded_int(text: str) -> int:
 # PERF: the C scanner is fastest with parse_int left at int; 3.11+ already bounds it.
 _PARSE_INT = None if hasattr(sys, "get_int_max_str_digits") else _bounded_int
 # PERF: one decoder, built once: json.loads with arguments builds a new one per call.
-_decode_json = json.JSONDecoder(parse_constant=_reject_constant, parse_int=_PARSE_INT).decode
+_decode_json = json.JSONDecoder(parse_constant=_reject_constant, parse_int=_PARSE_INT,
+                                parse_float=_finite_float).decode
 _DEPTH = {"[": 1, "{": 1, "]": -1, "}": -1}
 _NOT_BRACKETS = re.compile(r"[^\[\]{}]+")
 
@@ -209,8 +232,8 @@ def _parse_json(raw: bytes, max_depth: int = MAX_JSON_DEPTH) -> object:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise HTTPError(400, "Invalid JSON") from None
-    if not text.strip(" \t\r\n"):
-        return {}
+    if not text:
+        return {}  # no bytes at all: Next.js gives {} (whitespace alone is malformed, as JSON.parse has it)
     if _too_deep(text, max_depth):
         raise HTTPError(400, "Invalid JSON")
     try:

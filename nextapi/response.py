@@ -11,17 +11,40 @@ import json
 import logging
 import re
 from collections.abc import Iterable, Iterator
-from datetime import datetime, timezone
+from dataclasses import fields, is_dataclass
+from datetime import date, datetime, time, timezone
+from decimal import Decimal
+from enum import Enum
 from email.utils import format_datetime
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import quote
+from uuid import UUID
 
 logger = logging.getLogger("nextapi")
 
+
+def _json_default(value: Any) -> Any:
+    """What `res.json` sends besides JSON's own types (R31); anything else is a TypeError naming it."""
+    if isinstance(value, (datetime, date, time)):
+        return value.isoformat()  # a naive datetime stays naive, an aware one keeps its offset
+    if isinstance(value, (UUID, Decimal)):
+        return str(value)
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, (set, frozenset)):
+        return list(value)
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: getattr(value, f.name) for f in fields(value)}  # nested values encode in turn
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
 # PERF: status lines and the JSON encoder are built once, not per response.
 STATUS_LINES = {s.value: f"{s.value} {s.phrase}" for s in HTTPStatus}
-_encode_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode
+_encode_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False,
+                                default=_json_default).encode
+# A lone surrogate (a client may send "\ud800") has no UTF-8 form: it is sent as its JSON escape.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 JSON_TYPE = "application/json; charset=utf-8"
 TEXT_TYPE = "text/plain; charset=utf-8"
 BYTES_TYPE = "application/octet-stream"
@@ -54,9 +77,13 @@ class ResponseSentError(RuntimeError):
 def dumps(value: Any) -> bytes:
     """JSON bytes, compact as JSON.stringify; a bad value raises TypeError naming its type."""
     try:
-        return _encode_json(value).encode("utf-8")
+        text = _encode_json(value)
     except (TypeError, ValueError) as exc:  # an object, NaN / Infinity, a cycle
         raise SerializationError(f"Response is not JSON serializable: {exc}") from None
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:  # surrogates only occur inside JSON strings, where the escape is valid
+        return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text).encode("utf-8")
 
 
 def _check_header(name: str, value: str) -> None:
@@ -73,11 +100,13 @@ def _check_header(name: str, value: str) -> None:
 class Response:
     """What a handler gets as `res`: chainable status, then one send."""
 
-    __slots__ = ("status_code", "_headers", "_chunks", "_body", "_stream", "finished")
+    __slots__ = ("status_code", "_headers", "_chunks", "_body", "_stream", "finished", "_before_handler")
 
     def __init__(self) -> None:
         self.status_code = 200
         self._headers: dict[str, tuple[str, str | list[str]]] = {}
+        # The headers as they stood when the handler was called (set by the app): a 500 keeps them.
+        self._before_handler: dict[str, tuple[str, str | list[str]]] | None = None
         self._chunks: list[bytes] = []
         self._body: bytes | None = None
         self._stream: Iterable[Any] | None = None
@@ -188,7 +217,7 @@ class Response:
         elif isinstance(body, (bytes, bytearray, memoryview)):
             self._default_type(BYTES_TYPE)
             self._finish(bytes(body))
-        elif isinstance(body, (dict, list, tuple, int, float, set, frozenset)):  # a set: 500 naming it
+        elif isinstance(body, (dict, list, tuple, int, float, set, frozenset)):  # subclasses, tuples, sets
             data = dumps(body)
             self._default_type(JSON_TYPE)
             self._finish(data)
@@ -248,14 +277,13 @@ class Response:
         self._body = data
         self.finished = True
 
-    def _reset(self, keep_headers: bool) -> None:
-        """Forget the body (and maybe headers) so an error can replace it."""
+    def _reset(self, headers: dict[str, tuple[str, str | list[str]]] | None) -> None:
+        """Forget the body so an error can replace it, going back to `headers` (None: keep them)."""
         self._close_stream()
-        if not keep_headers:
-            self._headers = {}
-        else:
-            self._headers.pop("content-type", None)
-            self._headers.pop("content-length", None)
+        if headers is not None:
+            self._headers = dict(headers)
+        self._headers.pop("content-type", None)
+        self._headers.pop("content-length", None)
         self._chunks, self._body, self._stream, self.finished = [], None, None, False
 
     def _close_stream(self) -> None:
@@ -287,7 +315,7 @@ def etag_matches(if_none_match: str, etag: str) -> bool:
 
 def finalize(
     res: Response, method: str, environ: dict[str, Any], *, etag: bool = True,
-    response_limit: int | None = None, path: str = "",
+    response_limit: int | None = None, path: str = "", dev: bool = False,
 ) -> tuple[str, list[tuple[str, str]], Iterable[bytes]]:
     """Turn a finished Response into (status line, headers, body iterable)."""
     status = res.status_code
@@ -317,6 +345,9 @@ def finalize(
 
     line = STATUS_LINES.get(status) or f"{status} Unknown"
     if status in _NO_BODY:
+        if dev and res.status_code in _NO_BODY and (body or stream is not None):
+            logger.warning("A body was attempted to be set with a %d statusCode for %s, this is invalid "
+                           "and the body was ignored.", status, path)  # R33: Next.js's words
         res._close_stream()
         out = [h for h in out if h[0].lower() not in ("content-type", "content-length")]
         return line, out, []
@@ -328,15 +359,19 @@ def finalize(
         if method == "HEAD":
             res._close_stream()
             return line, out, []
-        return line, out, _StreamBody(stream, path, environ)
+        return line, out, _StreamBody(stream, path, environ, response_limit)
 
     if "content-length" in headers:
         out = [h for h in out if h[0].lower() != "content-length"]
     out.append(("Content-Length", str(len(body))))
     if response_limit is not None and len(body) >= response_limit:
-        logger.warning("API response for %s exceeds %s. API Routes are meant to respond quickly.",
-                       path, format_size(response_limit))
+        _warn_limit(path, response_limit)
     return line, out, [] if method == "HEAD" else [body]
+
+
+def _warn_limit(path: str, limit: int) -> None:
+    logger.warning("API response for %s exceeds %s. API Routes are meant to respond quickly.",
+                   path, format_size(limit))
 
 
 def format_size(n: int) -> str:
@@ -349,12 +384,14 @@ def format_size(n: int) -> str:
 class _StreamBody:
     """A WSGI body over a handler's iterable or file: chunk by chunk, closed once."""
 
-    __slots__ = ("_source", "_iter", "_path", "_environ")
+    __slots__ = ("_source", "_iter", "_path", "_environ", "_limit", "_sent")
 
-    def __init__(self, source: Any, path: str, environ: dict[str, Any]) -> None:
+    def __init__(self, source: Any, path: str, environ: dict[str, Any], limit: int | None = None) -> None:
         self._source = source
         self._path = path
         self._environ = environ
+        self._limit = limit  # the response limit (R37); None once warned, or when off
+        self._sent = 0
         read = getattr(source, "read", None)
         self._iter: Iterator[Any] = _read_chunks(read) if read is not None else iter(source)
 
@@ -378,6 +415,11 @@ class _StreamBody:
             elif not isinstance(chunk, bytes):
                 chunk = bytes(chunk) if isinstance(chunk, (bytearray, memoryview)) else dumps(chunk)
             if chunk:
+                if self._limit is not None:
+                    self._sent += len(chunk)
+                    if self._sent >= self._limit:  # once, when the stream crosses the limit
+                        _warn_limit(self._path, self._limit)
+                        self._limit = None
                 return chunk
 
     def close(self) -> None:

@@ -86,9 +86,9 @@ def test_json_overrides_an_earlier_content_type(make_client):
     "prefix, value, type_name",
     [
         ("class Thing:\n    pass\n", "{'a': Thing()}", "Thing"),
-        ("", "{1, 2}", "set"),
         ("", "object()", "object"),
-        ("import datetime\n", "datetime.date(2024, 1, 1)", "date"),
+        ("", "1j", "complex"),
+        ("import datetime\n", "datetime.timedelta(1)", "timedelta"),
         ("", "b'bytes'", "bytes"),
     ],
 )
@@ -653,3 +653,113 @@ def test_dev_does_not_warn_when_a_response_was_sent(make_client, caplog):
     one(make_client, "res.end()", dev=True).get("/api/x")
     one(make_client, "return 'x'", path="api/y.py", dev=True).get("/api/y")
     assert not [m for m in warnings_of(caplog) if "without sending" in m]
+
+
+# --- R31 (amended): the JSON types res.json sends, and always valid UTF-8 ------------------
+
+TYPES = '''
+import dataclasses, datetime, decimal, enum, uuid
+
+class Colour(enum.Enum):
+    RED = "red"
+    ONE = 1
+
+@dataclasses.dataclass
+class Point:
+    x: int
+    when: datetime.date
+    tags: tuple = ()
+'''
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("Point(1, datetime.date(2024, 2, 3), ('a',))", {"x": 1, "when": "2024-02-03", "tags": ["a"]}),
+    ("datetime.datetime(2024, 1, 2, 3, 4, 5)", "2024-01-02T03:04:05"),  # naive stays naive
+    ("datetime.datetime(2024, 1, 2, 3, 4, 5, tzinfo=datetime.timezone(datetime.timedelta(hours=2)))",
+     "2024-01-02T03:04:05+02:00"),  # aware keeps its offset
+    ("datetime.time(13, 30)", "13:30:00"),
+    ("uuid.UUID(int=1)", "00000000-0000-0000-0000-000000000001"),
+    ("decimal.Decimal('1.10')", "1.10"),
+    ("[Colour.RED, Colour.ONE]", ["red", 1]),
+    ("(1, 2)", [1, 2]),
+    ("{'s': {7}, 'f': frozenset()}", {"s": [7], "f": []}),
+    ("[Point(2, datetime.date(2000, 1, 1))]", [{"x": 2, "when": "2000-01-01", "tags": []}]),
+])
+def test_json_sends_dataclasses_dates_uuid_decimal_enum_tuples_and_sets(make_client, value, expected):
+    client = one(make_client, f"res.json({value})", prefix=TYPES)
+    resp = client.get("/api/x")
+    assert (resp.status, resp.headers["Content-Type"], resp.json()) == (200, JSON_TYPE, expected)
+    returned = one(make_client, f"return {value}", prefix=TYPES, path="api/y.py")
+    assert returned.get("/api/y").json() == expected  # a returned value is sent the same way
+
+
+@pytest.mark.parametrize("value", ['"\\ud800"', '{"k\\udfff": ["a\\udc00b"]}', '"\\ud83d\\ude00"'])
+def test_lone_surrogates_are_escaped_so_the_body_is_valid_utf8(make_client, value):
+    client = one(make_client, f"res.json(__import__('json').loads({value!r}))")
+    resp = client.get("/api/x")
+    assert resp.status == 200
+    resp.content.decode("utf-8")  # strict
+    import json
+    assert resp.json() == json.loads(value)
+
+
+def test_a_lone_surrogate_the_client_sent_is_echoed_not_a_500(make_client):
+    client = one(make_client, "return req.body")
+    resp = client.post("/api/x", body=b'{"a": "\\ud800"}', headers={"content-type": "application/json"})
+    assert resp.status == 200
+    assert resp.content == b'{"a":"\\ud800"}'
+
+
+# --- R36 (amended): conditional requests only for GET and HEAD -----------------------------
+
+
+def test_post_with_a_matching_if_none_match_is_not_a_304(make_client):
+    client = one(make_client, "return {'n': 1}")
+    tag = client.get("/api/x").headers["ETag"]
+    resp = client.post("/api/x", headers={"If-None-Match": tag})
+    assert (resp.status, resp.json()) == (200, {"n": 1})  # the handler ran: its answer stands
+    assert resp.headers["ETag"] is None
+    for method in ("PUT", "DELETE", "PATCH"):
+        assert client.request(method, "/api/x", headers={"If-None-Match": "*"}).status == 200
+
+
+def test_a_304_carries_no_content_length_or_type_and_head_matches_get(make_client):
+    client = one(make_client, "return {'n': 1}")
+    get = client.get("/api/x")
+    head = client.head("/api/x")
+    assert head.headers.items() == get.headers.items() and head.content == b""
+    for method in ("GET", "HEAD"):
+        resp = client.request(method, "/api/x", headers={"If-None-Match": get.headers["ETag"]})
+        assert resp.status == 304 and resp.content == b""
+        assert resp.headers["Content-Length"] is None and resp.headers["Content-Type"] is None
+        assert resp.headers["ETag"] == get.headers["ETag"]
+
+
+# --- R33 (amended), R37 (amended): the Next.js dev warnings ---------------------------------
+
+
+@pytest.mark.parametrize("status", [204, 304])
+def test_dev_warns_in_nextjs_words_when_a_body_is_sent_with_204_or_304(make_client, caplog, status):
+    client = one(make_client, f"res.status({status}).send('ignored')", dev=True)
+    resp = client.get("/api/x")
+    assert (resp.status, resp.content) == (status, b"")
+    assert (f"A body was attempted to be set with a {status} statusCode for /api/x, this is invalid "
+            "and the body was ignored.") in warnings_of(caplog)
+
+
+def test_no_body_warning_for_an_empty_204_or_outside_dev(make_client, caplog):
+    one(make_client, "res.status(204).end()", dev=True).get("/api/x")
+    one(make_client, "res.status(204).send('x')", path="api/y.py").get("/api/y")
+    assert not [w for w in warnings_of(caplog) if "attempted" in w]
+
+
+def test_a_streamed_body_over_the_limit_warns_once(make_client, caplog):
+    client = one(make_client, "res.send(b'x' * 65536 for _ in range(100))")  # 6.25 MB in 64 KiB chunks
+    resp = client.get("/api/x")
+    assert len(resp.content) == 100 * 65536
+    assert warnings_of(caplog).count("API response for /api/x exceeds 4MB. "
+                                     "API Routes are meant to respond quickly.") == 1
+    caplog.clear()
+    small = one(make_client, "res.send(b'x' * 65536 for _ in range(10))", path="api/s.py")
+    small.get("/api/s")
+    assert not [w for w in warnings_of(caplog) if "exceeds" in w]

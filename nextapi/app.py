@@ -13,7 +13,7 @@ import traceback
 from urllib.parse import unquote_to_bytes
 from typing import Any, Callable, Iterable
 
-from .body import check_length
+from .body import check_length, unframed_chunked
 from .errors import BuildError, HTTPError
 from .limits import DEFAULT_LIMITS, Limits
 from .loader import LoadError, Target, load_middleware, load_target
@@ -194,8 +194,6 @@ class App:
         config = target.config
         req = Request(environ, path, params, config, self.limits)
         try:
-            if config.body_parser and environ.get("CONTENT_LENGTH"):  # PERF: no length, nothing to check
-                check_length(environ, config.size_limit, config.size_label)  # 413 before reading
             if chain:
                 run_chain(chain, functools.partial(_dispatch, target), req, res)
             else:
@@ -204,21 +202,22 @@ class App:
                 logger.warning("API resolved without sending a response for %s, "
                                "this may result in stalled requests.", path)
         except HTTPError as exc:
-            res._reset(keep_headers=True)
+            res._reset(None)  # the handler's own headers stay on an error it chose
             status = exc.status if 300 <= exc.status <= 599 else 500
             res.status(status)
             for name, value in exc.headers:
                 res.set_header(name, value)
-            _send_error(res, exc.message)
+            _send_error(res, exc.message, body=exc.body)
         except Exception as exc:
             environ["nextapi.exception"] = exc
             logger.exception("Error in API route %s (%s)", path, route.rel)
-            res._reset(keep_headers=False)
+            # R41: what middleware set before the handler ran (CORS, say) stays on the 500
+            res._reset(res._before_handler)
             res.status(500)
             message = str(exc) if isinstance(exc, SerializationError) else "Internal Server Error"
             _send_error(res, message, _dev_detail(exc) if self.dev else None)
         return finalize(res, method, environ, etag=config.etag,
-                        response_limit=config.response_limit, path=path)
+                        response_limit=config.response_limit, path=path, dev=self.dev)
 
     def _slash_redirect(self, path: str, environ: dict[str, Any], method: str) -> Any:
         """`/api/users/` -> 308 `/api/users`, query kept; never an off-site `//host`."""
@@ -230,17 +229,30 @@ class App:
 
 
 def _dispatch(target: Target, req: Request, res: Response) -> Any:
-    """Pick the function for the method (R10, R14), call it, send what it returned."""
+    """Pick the function for the method (R10, R14), check the body's framing, call it, send what it returned.
+
+    The method is decided first: a 2 MB PUT to a route without `put` is a 405, not a 413.
+    """
+    method = req.method
     fn = target.handler
     if fn is None:
-        fn = target.methods.get(req.method)
-        if fn is None and req.method == "HEAD":
+        fn = target.methods.get(method)
+        if fn is None and method == "HEAD":
             fn = target.methods.get("GET")
-        if fn is None:
-            if req.method == "OPTIONS":
-                res.status(204).set_header("Allow", target.allow).end()
-                return None
-            raise HTTPError(405, "Method Not Allowed", headers={"Allow": target.allow})
+    elif target.allowed is not None and method not in target.allowed:
+        fn = None  # a handler module that declared `methods = [...]`
+    if fn is None:
+        if method == "OPTIONS":
+            res.status(204).set_header("Allow", target.allow).end()
+            return None
+        raise HTTPError(405, "Method Not Allowed", headers={"Allow": target.allow})
+    environ = req.environ
+    config = target.config
+    if config.body_parser and environ.get("CONTENT_LENGTH"):  # PERF: no length, nothing to check
+        check_length(environ, config.size_limit, config.size_label)  # 413 before reading
+    elif "HTTP_TRANSFER_ENCODING" in environ and unframed_chunked(environ):
+        raise HTTPError(411, "Length Required")  # a body we cannot read: never dropped silently
+    res._before_handler = dict(res._headers)  # R41: the headers a 500 keeps
     result = fn(req, res)
     if result is not None and result is not res and not res.finished:
         res.send(result)
@@ -263,12 +275,14 @@ def _segments(path: str, raw: str, environ: dict[str, Any]) -> list[str]:
     return path[1:].split("/")
 
 
-def _send_error(res: Response, message: str, detail: dict[str, Any] | None = None) -> None:
-    body = {"error": message}
-    if detail:
-        body.update(detail)
-    res.set_header("Content-Type", JSON_TYPE)
-    res.send(body)
+def _send_error(res: Response, message: str, detail: dict[str, Any] | None = None, *,
+                body: Any = None) -> None:
+    """The JSON error body: `{"error": message}`, or an `HTTPError`'s own `body` (R40)."""
+    if body is None:
+        body = {"error": message}
+        if detail:
+            body.update(detail)
+    res.json(body)
 
 
 def _dev_detail(exc: BaseException) -> dict[str, Any]:

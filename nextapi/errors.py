@@ -2,14 +2,15 @@
 from __future__ import annotations
 
 from http import HTTPStatus
-from typing import Iterable, Mapping
+from typing import Any, Iterable, Mapping
 
 
 class HTTPError(Exception):
     """Raise anywhere in a handler, middleware or parser to answer with `status`.
 
     The app turns it into ``{"error": message}`` with the given extra headers,
-    so every framework-made error has the same shape (R40, R42).
+    so every framework-made error has the same shape (R40, R42); an API with
+    an error shape of its own (``{"errors": [...]}``) passes it as ``body``.
     """
 
     def __init__(
@@ -18,6 +19,7 @@ class HTTPError(Exception):
         message: str | None = None,
         *,
         headers: Mapping[str, str] | Iterable[tuple[str, str]] | None = None,
+        body: Any = None,
     ) -> None:
         if message is None:
             try:
@@ -27,6 +29,7 @@ class HTTPError(Exception):
         super().__init__(message)
         self.status = int(status)
         self.message = message
+        self.body = body  # any JSON value; replaces {"error": message} (R40)
         if headers is None:
             self.headers: list[tuple[str, str]] = []
         elif isinstance(headers, Mapping):

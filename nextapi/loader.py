@@ -23,6 +23,10 @@ METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD")
 DEFAULT_BODY_LIMIT = "1mb"
 DEFAULT_RESPONSE_LIMIT = "4mb"
 _CONFIG_KEYS = {"body_parser", "response_limit", "external_resolver", "etag"}
+# Next.js spellings pasted into a Python config, and what nextapi calls them.
+_NEXTJS_KEYS = {"bodyParser": "body_parser",
+                "sizeLimit": "size_limit", "responseLimit": "response_limit",
+                "externalResolver": "external_resolver"}
 
 
 class LoadError(BuildError):
@@ -55,7 +59,8 @@ class Target:
 
     handler: Callable[..., Any] | None  # handler(req, res) for every method
     methods: dict[str, Callable[..., Any]]  # "GET" -> get(req, res)
-    allow: str  # the Allow header for method functions
+    allow: str  # the Allow header of a 405 or an OPTIONS answer
+    allowed: frozenset[str] | None  # a handler module's `methods = [...]` (HEAD with GET); None: any
     config: RouteConfig
     module: ModuleType
 
@@ -101,16 +106,15 @@ def parse_config(raw: Any, path: str) -> RouteConfig:
         return DEFAULT_CONFIG
     if not isinstance(raw, dict):
         raise LoadError(path, None, "config must be a dict")
-    unknown = set(raw) - _CONFIG_KEYS
-    if unknown:
-        raise LoadError(path, None, f"unknown config key(s): {', '.join(sorted(map(str, unknown)))}")
+    if isinstance(raw.get("api"), dict):  # Next.js nests them: config = {"api": {"bodyParser": ...}}
+        raise LoadError(path, None, "unknown config key 'api': nextapi's config is flat, e.g. "
+                        "config = {\"body_parser\": {\"size_limit\": \"1mb\"}, \"response_limit\": \"4mb\"}")
+    _check_keys(raw, _CONFIG_KEYS, path, "config")
     try:
         body = raw.get("body_parser", True)
         limit_value: Any = DEFAULT_BODY_LIMIT
         if isinstance(body, dict):
-            extra = set(body) - {"size_limit"}
-            if extra:
-                raise ValueError(f"unknown body_parser key(s): {', '.join(sorted(map(str, extra)))}")
+            _check_keys(body, {"size_limit"}, path, "body_parser")
             limit_value = body.get("size_limit", DEFAULT_BODY_LIMIT)
             body = True
         elif not isinstance(body, bool):
@@ -128,6 +132,29 @@ def parse_config(raw: Any, path: str) -> RouteConfig:
         raise LoadError(path, None, f"invalid config: {exc}") from None
 
 
+def _check_keys(raw: dict[Any, Any], known: set[str], path: str, what: str) -> None:
+    unknown = sorted(map(str, set(raw) - known))
+    if unknown:
+        hints = [f" (the Next.js spelling: use {_NEXTJS_KEYS[k]})" if k in _NEXTJS_KEYS else "" for k in unknown]
+        listed = ", ".join(f"{k}{h}" for k, h in zip(unknown, hints))
+        raise LoadError(path, None, f"unknown {what} key(s): {listed}")
+
+
+def _declared_methods(module: ModuleType, path: str) -> frozenset[str] | None:
+    """A handler module's `methods = ["GET", "POST"]`, checked; None when it has none."""
+    raw = getattr(module, "methods", None)
+    if raw is None:
+        return None
+    if isinstance(raw, str) or not isinstance(raw, (list, tuple, set, frozenset)) or not all(
+            isinstance(m, str) and m.upper() in METHODS for m in raw) or not raw:
+        raise LoadError(path, None, f"methods must be a list of HTTP methods from {', '.join(METHODS)}, "
+                        f"not {raw!r}")
+    declared = {m.upper() for m in raw}
+    if "GET" in declared:
+        declared.add("HEAD")  # HEAD is a GET without the body
+    return frozenset(declared)
+
+
 def load_target(path: str) -> Target:
     """Import a handler file and check it defines handler() or method functions (R10)."""
     module = import_file(path)
@@ -140,13 +167,15 @@ def load_target(path: str) -> Target:
         raise LoadError(path, None, f"defines both handler() and method functions ({both}); use one style")
     if handler is None and not methods:
         raise LoadError(path, None, "defines neither handler(req, res) nor a method function (get, post, ...)")
-    allowed = set(methods) | {"OPTIONS"}
-    if "GET" in methods:
+    declared = _declared_methods(module, path) if handler is not None else None
+    allowed = set(methods if declared is None else declared) | {"OPTIONS"}
+    if "GET" in allowed:
         allowed.add("HEAD")
     return Target(
         handler=handler,
         methods=methods,
         allow=", ".join(sorted(allowed)),
+        allowed=declared,
         config=parse_config(getattr(module, "config", None), path),
         module=module,
     )

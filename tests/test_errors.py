@@ -284,3 +284,69 @@ def test_logs_go_through_the_standard_nextapi_logger(make_client, caplog):
         logging.getLogger("nextapi").removeHandler(keep)
     assert [r.levelname for r in seen] == ["ERROR"]
     assert seen[0].name == "nextapi"
+
+
+# --- R40 (amended): an error body of the API's own shape ------------------------------------
+
+
+@pytest.mark.parametrize("body", ["{'errors': [{'message': 'no'}]}", "{'message': 'gone'}", "['a', 1]", "'text'"])
+def test_http_error_body_replaces_the_error_object(make_client, body):
+    src = f"from nextapi import HTTPError\ndef handler(req, res):\n    raise HTTPError(409, 'x', body={body})\n"
+    resp = make_client({"api/x.py": src}).get("/api/x")
+    assert (resp.status, resp.headers["Content-Type"]) == (409, JSON_TYPE)
+    assert resp.json() == eval(body)
+
+
+def test_http_error_body_from_middleware_before_the_handler(make_client):
+    mw = ("from nextapi import HTTPError\ndef middleware(req, res, next):\n"
+          "    raise HTTPError(401, body={'errors': [{'message': 'login'}]}, headers={'WWW-Authenticate': 'Bearer'})\n")
+    client = make_client({"api/_middleware.py": mw, "api/x.py": "def handler(req, res):\n    return 1\n"})
+    resp = client.get("/api/x")
+    assert (resp.status, resp.json(), resp.headers["WWW-Authenticate"]) == (
+        401, {"errors": [{"message": "login"}]}, "Bearer")
+
+
+# --- R41 (amended): a 500 keeps what middleware set before the handler ran ------------------
+
+CORS_MW = """
+def middleware(req, res, next):
+    res.set_header("Access-Control-Allow-Origin", "https://app.example")
+    res.set_header("X-Layer", "middleware")
+    return next()
+"""
+
+FAILING = """
+def handler(req, res):
+    res.set_header("X-Handler", "dropped")
+    res.set_header("X-Layer", "handler")
+    raise RuntimeError("boom")
+"""
+
+
+def test_500_keeps_middleware_headers_and_drops_the_handlers(make_client):
+    client = make_client({"api/_middleware.py": CORS_MW, "api/x.py": FAILING}, raise_server_exceptions=False)
+    resp = client.get("/api/x")
+    assert (resp.status, resp.json()) == (500, {"error": "Internal Server Error"})
+    assert resp.headers["Access-Control-Allow-Origin"] == "https://app.example"  # the browser sees the 500
+    assert resp.headers["X-Handler"] is None
+    assert resp.headers["X-Layer"] == "middleware"  # overwritten by the handler: back to the middleware's
+    assert resp.headers["Content-Type"] == JSON_TYPE
+
+
+def test_500_after_next_returned_keeps_only_the_headers_set_before_the_handler(make_client):
+    mw = ("def middleware(req, res, next):\n    res.set_header('X-Early', '1')\n    next()\n"
+          "    res.set_header('X-Late', '1')\n    raise RuntimeError('after')\n")
+    client = make_client({"api/_middleware.py": mw, "api/x.py": "def handler(req, res):\n"
+                          "    res.set_header('X-Handler', '1')\n    return {'ok': 1}\n"},
+                         raise_server_exceptions=False)
+    resp = client.get("/api/x")
+    assert resp.status == 500
+    assert (resp.headers["X-Early"], resp.headers["X-Late"], resp.headers["X-Handler"]) == ("1", None, None)
+
+
+def test_500_in_middleware_before_next_keeps_its_own_headers(make_client):
+    mw = "def middleware(req, res, next):\n    res.set_header('X-Mw', '1')\n    raise RuntimeError('x')\n"
+    client = make_client({"api/_middleware.py": mw, "api/x.py": "def handler(req, res):\n    return 1\n"},
+                         raise_server_exceptions=False)
+    resp = client.get("/api/x")
+    assert (resp.status, resp.headers["X-Mw"]) == (500, "1")

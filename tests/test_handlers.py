@@ -167,6 +167,54 @@ def test_dev_mode_broken_file_is_500_naming_file_and_line_while_others_work(tmp_
     assert client.get("/api/ok").text == "ok"
 
 
+# R10 (amended): a handler module's `methods`, and the method decided before any body limit
+LIMITED = "methods = ['GET', 'post']\ndef handler(req, res):\n    return {'m': req.method}\n"
+
+
+def test_handler_module_methods_limit_what_it_answers(make_client):
+    client = make_client({"api/l.py": LIMITED})
+    assert client.get("/api/l").json() == {"m": "GET"}
+    assert client.post("/api/l").json() == {"m": "POST"}
+    head = client.head("/api/l")  # HEAD comes with GET
+    assert (head.status, head.content) == (200, b"")
+    for method in ("PUT", "PATCH", "DELETE"):
+        resp = client.request(method, "/api/l")
+        assert (resp.status, resp.json(), resp.headers["Allow"]) == (
+            405, {"error": "Method Not Allowed"}, "GET, HEAD, OPTIONS, POST")
+    opt = client.options("/api/l")  # not listed: answered for it
+    assert (opt.status, opt.headers["Allow"], opt.content) == (204, "GET, HEAD, OPTIONS, POST", b"")
+
+
+def test_listed_options_reaches_the_handler(make_client):
+    client = make_client({"api/o.py": "methods = ['OPTIONS', 'PUT']\ndef handler(req, res):\n"
+                                      "    return {'m': req.method}\n"})
+    assert client.options("/api/o").json() == {"m": "OPTIONS"}
+    assert client.get("/api/o").headers["Allow"] == "OPTIONS, PUT"
+
+
+@pytest.mark.parametrize("methods", ["'GET'", "['GET', 'FETCH']", "[]", "[1]", "{'GET': 1}"])
+def test_bad_methods_is_a_load_error(tmp_path, methods):
+    pages = write_tree(tmp_path, {"api/m.py": f"methods = {methods}\ndef handler(req, res): pass\n"})
+    with pytest.raises(LoadError, match="m.py.*methods must be a list"):
+        App(pages)
+
+
+@pytest.mark.parametrize("files, path", [
+    ({"api/g.py": "def get(req, res):\n    return 1\n"}, "/api/g"),
+    ({"api/l.py": LIMITED}, "/api/l"),
+])
+def test_a_2mb_put_to_a_route_without_put_is_405_not_413(make_client, files, path):
+    resp = make_client(files).put(path, body=b"x" * (2 << 20), headers={"content-type": "application/json"})
+    assert resp.status == 405 and "PUT" not in resp.headers["Allow"]
+
+
+def test_unterminated_chunked_input_is_411_before_the_handler(make_client):
+    client = make_client({"api/c.py": "def post(req, res):\n    raise AssertionError('ran')\n"})
+    resp = client.post("/api/c", body=b"{}", headers={"transfer-encoding": "chunked"},
+                       environ={"CONTENT_LENGTH": ""})
+    assert (resp.status, resp.json()) == (411, {"error": "Length Required"})
+
+
 # R13 ----------------------------------------------------------------------
 @pytest.mark.parametrize("config", [
     "{'nope': 1}",
@@ -179,6 +227,20 @@ def test_bad_config_is_a_load_error(tmp_path, config):
     pages = write_tree(tmp_path, {"api/c.py": f"config = {config}\ndef get(req, res): pass\n"})
     with pytest.raises(LoadError, match="c.py"):
         App(pages)
+
+
+@pytest.mark.parametrize("config, hint", [
+    ("{'api': {'bodyParser': False}}", "nextapi's config is flat"),
+    ("{'bodyParser': {'sizeLimit': '1mb'}}", "bodyParser (the Next.js spelling: use body_parser)"),
+    ("{'body_parser': {'sizeLimit': '1mb'}}", "sizeLimit (the Next.js spelling: use size_limit)"),
+    ("{'responseLimit': False, 'externalResolver': True}", "externalResolver (the Next.js spelling: use "
+                                                          "external_resolver), responseLimit (the Next.js"),
+])
+def test_nextjs_config_spellings_get_a_hint_to_the_python_ones(tmp_path, config, hint):
+    pages = write_tree(tmp_path, {"api/c.py": f"config = {config}\ndef get(req, res): pass\n"})
+    with pytest.raises(LoadError) as err:
+        App(pages)
+    assert "c.py" in str(err.value) and hint in str(err.value)
 
 
 @pytest.mark.parametrize("limit, size, status", [
@@ -243,11 +305,13 @@ def test_returning_res_itself_is_not_a_value_to_send(make_client):
     assert (resp.status, resp.content) == (201, b"")
 
 
-def test_returning_a_set_is_a_500_naming_the_type(make_client):
-    client = make_client({"api/r.py": "def handler(req, res):\n    return {1, 2}\n"}, raise_server_exceptions=False)
+def test_returning_a_set_sends_an_array_and_an_object_is_a_500_naming_the_type(make_client):
+    client = make_client({"api/r.py": "def handler(req, res):\n    return {3} if req.query.get('s') else object()\n"},
+                         raise_server_exceptions=False)
+    assert client.get("/api/r?s=1").json() == [3]  # R31: sets and tuples are arrays
     resp = client.get("/api/r")
     assert resp.status == 500
-    assert "set" in resp.json()["error"]
+    assert "object" in resp.json()["error"]
 
 
 def test_dev_conflict_added_while_serving_is_a_500_naming_both_files(tmp_path):

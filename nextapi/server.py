@@ -8,10 +8,28 @@ generator handler reaches the client before it finishes), request bodies
 bounded by their length so leftovers never leak into the next request, and
 one access-log line per request. Production uses gunicorn or any PEP 3333
 server (R52).
+
+Framing is strict, so no request can hide another in its body for a proxy in
+front to misread (request smuggling). Answered 400 with `Connection: close`
+before any handler runs (and before any `100 Continue`):
+
+- a header line that is not `name:value` with a token name (no space before
+  the colon), an obs-fold continuation line, a CR, LF or NUL in a value;
+- a Transfer-Encoding header unless it is one line whose value, with SP/HTAB
+  stripped from both ends, is `chunked` in any case, in an HTTP/1.1 request
+  that has no Content-Length. So `gzip`, `chunked, chunked`, `identity,
+  chunked`, a vertical tab, two lines, or both framings are all refused;
+- Content-Length lines that disagree.
+
+A Content-Length that is not plain ASCII digits reaches the app, which answers
+400; the connection closes after it. A chunk is a hex size (no whitespace
+before it) and its data, then a line end (RFC 9112 7.1); anything else is a
+broken body. A bare LF ends a line, as RFC 9112 2.2 allows; a bare CR never.
 """
 from __future__ import annotations
 
 import os
+import re
 import socket
 import socketserver
 import sys
@@ -30,6 +48,9 @@ _NO_BODY_STATUS = ("204", "304")
 _COLOURS = {"2": "\x1b[32m", "3": "\x1b[36m", "4": "\x1b[33m", "5": "\x1b[31m"}
 _DIM, _RESET = "\x1b[2m", "\x1b[0m"
 _HEX = b"0123456789abcdefABCDEF"
+_OWS = " \t"
+# Every header line `token:value`, the value free of CR, LF and NUL, then the blank line (or EOF).
+_HEADER_SECTION = re.compile(rb"(?:[!#$%&'*+\-.^_`|~0-9A-Za-z]+:[^\r\n\x00]*\r?\n)*(?:\r?\n)?")
 
 
 def format_access(method: str, target: str, status: str, ms: float, colour: bool) -> str:
@@ -96,8 +117,8 @@ class _ChunkedInput:
         if not line:  # the client went away mid-body
             self._done = True
             return
-        digits = line.split(b";", 1)[0].strip()
-        if not digits or digits.strip(_HEX):
+        digits = line.split(b";", 1)[0].rstrip(b"\r\n").rstrip(b" \t")  # BWS before a chunk-ext
+        if not line.endswith(b"\n") or not digits or digits.strip(_HEX):
             raise ValueError("malformed chunked request body")
         size = int(digits, 16)
         if size == 0:
@@ -123,8 +144,8 @@ class _ChunkedInput:
             self.consumed += len(data)
             if want > 0:
                 want -= len(data)
-            if self._left == 0:
-                self._rfile.readline(3)  # the CRLF after each chunk
+            if self._left == 0 and self._rfile.readline(3) not in (b"\r\n", b"\n", b""):
+                raise ValueError("malformed chunked request body")  # no CRLF after the chunk
         return b"".join(out)
 
     def readline(self, size: int | None = -1) -> bytes:
@@ -237,6 +258,7 @@ class DevRequestHandler(WSGIRequestHandler):
     server: DevServer
     _started = 0.0
     _linger = False
+    _expect_100 = False
     path = ""  # until parse_request gets that far: log_request reads it for every error
 
     def handle(self) -> None:
@@ -268,8 +290,6 @@ class DevRequestHandler(WSGIRequestHandler):
 
         environ = self.get_environ()
         body = self._input(environ)
-        if body is None:
-            return
         writer = _ResponseWriter(body, self.wfile, self.get_stderr(), environ,
                                  multithread=True, multiprocess=False)
         writer.request_handler = self
@@ -292,27 +312,56 @@ class DevRequestHandler(WSGIRequestHandler):
         if self._linger:
             _linger(self.connection)
 
-    def _input(self, environ: dict[str, Any]) -> _LengthInput | _ChunkedInput | None:
-        """A wsgi.input bounded to this request's body, or None after answering an error."""
-        te = self.headers.get("Transfer-Encoding")
-        lengths = set(self.headers.get_all("Content-Length") or ())
+    def parse_request(self) -> bool:
+        """http.server's parse, then the framing rules of the module docstring."""
+        rfile = self.rfile
+        self.rfile = tap = _HeaderTap(rfile)
+        self._expect_100 = False
+        try:
+            if not super().parse_request():
+                return False
+        finally:
+            self.rfile = rfile
+        problem = self._framing_problem(b"".join(tap.lines))
+        if problem is not None:
+            self.send_error(400, problem)
+            self._linger = True  # a body may still be on its way: let the client read the 400
+            return False
+        return not self._expect_100 or super().handle_expect_100()
+
+    def handle_expect_100(self) -> bool:
+        """Called inside parse_request: the 100 Continue waits until the framing is vetted."""
+        self._expect_100 = True
+        return True
+
+    def _framing_problem(self, section: bytes) -> str | None:
+        """Why this request's body cannot be framed without doubt (module docstring), or None."""
+        if not _HEADER_SECTION.fullmatch(section):
+            return "Malformed header line"
+        te = self.headers.get_all("Transfer-Encoding")
+        lengths = {v.strip(_OWS) for v in self.headers.get_all("Content-Length") or ()}
         if te is not None:
-            if te.strip().lower() != "chunked":
-                self.send_error(501, "Only chunked Transfer-Encoding is supported")
-                self.close_connection = True
-                return None
+            if len(te) > 1 or te[0].strip(_OWS).lower() != "chunked":
+                return "Only a single chunked Transfer-Encoding is supported"
+            if self.request_version != "HTTP/1.1":
+                return "Transfer-Encoding outside HTTP/1.1"
             if lengths:
-                self.close_connection = True  # both framings: answer, then close (RFC 9112 6.3)
-            environ.pop("CONTENT_LENGTH", None)
+                return "Both Transfer-Encoding and Content-Length"
+        if len(lengths) > 1:
+            return "Conflicting Content-Length headers"
+        return None
+
+    def _input(self, environ: dict[str, Any]) -> _LengthInput | _ChunkedInput:
+        """A wsgi.input bounded to this request's body; parse_request vetted its framing."""
+        if "Transfer-Encoding" in self.headers:
             environ["wsgi.input_terminated"] = True
             return _ChunkedInput(self.rfile)
-        if len(lengths) > 1:
-            self.send_error(400, "Conflicting Content-Length headers")
-            self.close_connection = True
-            return None
-        raw = lengths.pop().strip() if lengths else ""
-        if raw.isdigit():
-            return _LengthInput(self.rfile, int(raw))
+        raw = (self.headers.get("Content-Length") or "").strip(_OWS)
+        if "CONTENT_LENGTH" in environ:
+            environ["CONTENT_LENGTH"] = raw  # what we frame by (get_environ's strip() drops more)
+        if raw.isascii() and raw.isdigit():
+            digits = raw.lstrip("0") or "0"  # int() refuses > 4300 digits; 20 are past any limit
+            return _LengthInput(self.rfile, int(digits) if len(digits) < 20 else 1 << 64)
         if raw:  # the app answers 400; where the next request starts is unknown
             self.close_connection = True
         return _LengthInput(self.rfile, 0)
@@ -376,6 +425,23 @@ class DevRequestHandler(WSGIRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         sys.stderr.write(f"{self.address_string()} {format % args}\n")
+
+
+class _HeaderTap:
+    """The request's rfile while http.client parses the headers: keeps the lines as sent.
+
+    Its email parser splits on a bare CR and silently drops what follows a line
+    it cannot read, so the framing check needs the raw lines.
+    """
+
+    def __init__(self, rfile: Any) -> None:
+        self.rfile = rfile
+        self.lines: list[bytes] = []
+
+    def readline(self, size: int = -1) -> bytes:
+        line = self.rfile.readline(size)
+        self.lines.append(line)
+        return line
 
 
 def _linger(sock: socket.socket) -> None:

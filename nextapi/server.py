@@ -25,6 +25,9 @@ A Content-Length that is not plain ASCII digits reaches the app, which answers
 400; the connection closes after it. A chunk is a hex size (no whitespace
 before it) and its data, then a line end (RFC 9112 7.1); anything else is a
 broken body. A bare LF ends a line, as RFC 9112 2.2 allows; a bare CR never.
+
+A response that leaves more of the body unread than we would skip (MAX_DRAIN,
+or any unfinished chunked body) says `Connection: close`, and we close.
 """
 from __future__ import annotations
 
@@ -93,6 +96,10 @@ class _LengthInput:
 
     def finished(self) -> bool:
         return self.remaining == 0
+
+    def drainable(self) -> bool:
+        """Whether drain() could still keep the connection, decided before the response goes out."""
+        return self.remaining <= MAX_DRAIN
 
     def drain(self) -> bool:
         """Skip what the app did not read; False when too much is left to bother."""
@@ -168,6 +175,10 @@ class _ChunkedInput:
     def finished(self) -> bool:
         return self._done
 
+    def drainable(self) -> bool:
+        """What is left is unknown until read, so only a finished body keeps the connection."""
+        return self._done
+
     def drain(self) -> bool:
         start = self.consumed
         while not self._done and self.consumed - start <= MAX_DRAIN:
@@ -181,6 +192,7 @@ class _ResponseWriter(ServerHandler):
     http_version = "1.1"
     os_environ: ClassVar[dict[str, str]] = {}  # never copy the process environment into requests
     request_handler: DevRequestHandler
+    stdin: _LengthInput | _ChunkedInput
     _chunked = False
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -201,6 +213,8 @@ class _ResponseWriter(ServerHandler):
                     self._chunked = True
                 else:
                     rh.close_connection = True  # HTTP/1.0: the body ends when we close
+        if not rh.close_connection and not self.stdin.drainable():
+            rh.close_connection = True  # too much body left unread to skip: we will close, so say so
         if rh.close_connection:
             self.headers["Connection"] = "close"
         elif rh.request_version == "HTTP/1.0":

@@ -14,6 +14,7 @@ be sure of is refused, with `Connection: close`, before any handler runs.
 """
 from __future__ import annotations
 
+import http.client
 import io
 import json
 import socket
@@ -305,6 +306,12 @@ DEV_ROWS = [
     DevRow("upload-over-limit", req("POST", "/api/echo", JSON_H, f"Content-Length: {2 * MB}",
                                     body=b" " * (2 * MB)), 413, before_handler=True,
            check=app_error("Body exceeded 1mb limit")),
+    DevRow("upload-over-limit-says-close", req("POST", "/api/echo", JSON_H, f"Content-Length: {2 * MB}",
+                                               body=b" " * (2 * MB), close=False), 413, before_handler=True,
+           check=lambda w: (app_error("Body exceeded 1mb limit")(w), closes(w))),
+    DevRow("unread-chunked-body-says-close", req("POST", "/api/ok", "Transfer-Encoding: chunked", close=False,
+                                                 body=b"30000\r\n" + b" " * 0x30000 + b"\r\n0\r\n\r\n"), 200,
+           check=closes),
     DevRow("chunked-over-limit", req("POST", "/api/echo", JSON_H, "Transfer-Encoding: chunked",
                                      body=b"100000\r\n" + b" " * 0x100000 + b"\r\n10\r\n" + b" " * 16
                                      + b"\r\n0\r\n\r\n"), 413, check=app_error("Body exceeded 1mb limit")),
@@ -396,3 +403,33 @@ def test_an_idle_connection_is_dropped_after_the_socket_timeout(dev):
     after = parse_response(exchange(port, req("GET", "/api/ok")))
     assert after.status == 200
 
+
+def test_a_client_reusing_the_connection_after_an_early_413_opens_a_new_one(dev):
+    port = dev[0]
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        conn.request("POST", "/api/echo", body=b" " * (2 * MB), headers={"Content-Type": "application/json"})
+        res = conn.getresponse()
+        assert res.status == 413 and json.loads(res.read()) == {"error": "Body exceeded 1mb limit"}
+        assert res.getheader("Connection") == "close" and conn.sock is None  # http.client let it go
+        conn.request("GET", "/api/ok")  # so this one goes out on a new connection
+        res = conn.getresponse()
+        assert res.status == 200 and json.loads(res.read()) == {"ok": True}
+    finally:
+        conn.close()
+
+
+def test_a_small_unread_body_is_drained_and_the_connection_kept(dev):
+    port = dev[0]
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        conn.request("POST", "/api/ok", body=b"x" * 1000)  # the handler never reads it
+        res = conn.getresponse()
+        assert res.status == 200 and res.getheader("Connection") is None
+        res.read()
+        sock = conn.sock
+        conn.request("GET", "/api/ok")
+        res = conn.getresponse()
+        assert res.status == 200 and json.loads(res.read()) == {"ok": True} and conn.sock is sock
+    finally:
+        conn.close()

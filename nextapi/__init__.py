@@ -4,9 +4,8 @@ A folder of handler files becomes an HTTP API: `pages/api/comments/[id].py`
 answers `/api/comments/42` with `req.query["id"] == "42"`.
 """
 from .app import App
-from .errors import BuildError, HTTPError
+from .errors import BuildError, HTTPError, LoadError
 from .limits import Limits
-from .loader import LoadError
 from .multipart import UploadFile
 from .request import Request
 from .response import Response, ResponseSentError

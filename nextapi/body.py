@@ -10,36 +10,14 @@ import json
 import re
 import sys
 from collections.abc import Iterator
-from fractions import Fraction
 from itertools import accumulate
 from typing import Any
 
+from ._http import CHUNK, media_type
 from .errors import HTTPError
 from .query import parse_query_bytes
 
-CHUNK = 64 * 1024  # largest single read() from wsgi.input
 MAX_JSON_DEPTH = 64
-
-# Multipliers of the npm `bytes` package that Next.js uses: 1kb = 1024 bytes.
-_UNITS = {"b": 1, "kb": 1 << 10, "mb": 1 << 20, "gb": 1 << 30, "tb": 1 << 40, "pb": 1 << 50}
-_SIZE = re.compile(r"[ \t]*([0-9]+(?:\.[0-9]+)?)[ \t]*([kmgtp]?b)?[ \t]*", re.IGNORECASE)
-
-
-def parse_size(value: int | str) -> int:
-    """``1048576``, ``"1mb"``, ``"500 KB"``, ``"1.5mb"`` -> bytes (floored), for config sizes."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        if value < 0:
-            raise ValueError(f"Invalid size {value!r}: must not be negative")
-        return value
-    if isinstance(value, str):
-        m = _SIZE.fullmatch(value)
-        if m:
-            unit = (m.group(2) or "b").lower()
-            return int(Fraction(m.group(1)) * _UNITS[unit])
-    raise ValueError(
-        f"Invalid size {value!r}: use a number of bytes or a string such as '500kb' or '1mb'"
-    )
-
 
 def check_length(environ: dict[str, Any], limit: int, label: str) -> int | None:
     """The declared Content-Length (None if not given), or 400/413 before any read.
@@ -119,9 +97,9 @@ def parse_body(
     """
     if raw is None:
         return None
-    media, params = _media_type(content_type)
+    media, params = media_type(content_type)
     if not media:
-        return _decode(raw, "utf-8") if raw else None
+        return _decode_text(raw, "utf-8") if raw else None
     if media in ("application/json", "application/ld+json") or (
         media.endswith("+json") and "/" in media
     ):
@@ -129,7 +107,7 @@ def parse_body(
     if media == "application/x-www-form-urlencoded":
         return parse_query_bytes(raw, max_fields)
     if media.startswith("text/"):
-        return _decode(raw, params.get("charset") or "utf-8")
+        return _decode_text(raw, params.get("charset") or "utf-8")
     return raw  # multipart/form-data and everything else: bytes, as sent
 
 
@@ -169,24 +147,7 @@ def _read(stream: Any, size: int) -> bytes:
         raise HTTPError(400, "Invalid body") from None
 
 
-def _media_type(content_type: str | None) -> tuple[str, dict[str, str]]:
-    """``'Text/Plain; Charset="latin-1"'`` -> ``('text/plain', {'charset': 'latin-1'})``."""
-    if not content_type:
-        return "", {}
-    media, *rest = content_type.split(";")
-    params: dict[str, str] = {}
-    for item in rest:
-        key, eq, val = item.partition("=")
-        key = key.strip().lower()
-        if eq and key and key not in params:
-            val = val.strip()
-            if len(val) > 1 and val[0] == val[-1] == '"':
-                val = val[1:-1]
-            params[key] = val
-    return media.strip().lower(), params
-
-
-def _decode(raw: bytes, charset: str) -> str:
+def _decode_text(raw: bytes, charset: str) -> str:
     # A cap on the name keeps client-chosen charsets to cheap codec lookups.
     if len(charset) > 40:
         raise HTTPError(400, "Invalid body")

@@ -17,10 +17,9 @@ from typing import Any
 
 from . import __version__
 from .app import App
-from .errors import BuildError
-from .loader import LoadError, load_middleware, load_target
-from .middleware import middleware_files
-from .routing import Route, compile_routes, scan
+from .errors import BuildError, LoadError
+from .loader import load_target
+from .routing import Route, scan
 
 DEFAULT_PAGES = "pages"
 DEFAULT_HOST = "127.0.0.1"
@@ -206,49 +205,10 @@ def _short(exc: BuildError, pages: str) -> str:
     return text
 
 
-def _conflicts(routes: list[Route]) -> list[str]:
-    """Every route conflict, not just the first: add routes one by one, skip those that clash."""
-    try:
-        compile_routes(routes)
-        return []
-    except BuildError:
-        pass
-    problems, accepted = [], []
-    for route in routes:  # only when there is a conflict: quadratic, still instant at 1,000 files
-        try:
-            compile_routes([*accepted, route])
-        except BuildError as exc:
-            problems.append(str(exc))
-        else:
-            accepted.append(route)
-    return problems
-
-
 def _check(args: argparse.Namespace) -> int:
     pages = _pages(args.pages)
-    problems: list[str] = []
-    try:
-        App(pages, dev=True)  # what start-up would refuse (also puts the project on sys.path)
-    except BuildError as exc:
-        problems.append(_short(exc, pages))
-    try:
-        routes = scan(pages)
-    except BuildError as exc:  # a malformed file name stops the scan itself
-        routes = []
-        if str(exc) not in problems:
-            problems.append(str(exc))
-    problems += [p for p in _conflicts(routes) if p not in problems]
-    for route in routes:
-        try:
-            load_target(route.file)
-        except LoadError as exc:
-            problems.append(_short(exc, pages))
-    for path in sorted({m for r in routes for m in middleware_files(pages, r.rel)}):
-        try:
-            load_middleware(path)
-        except LoadError as exc:
-            problems.append(_short(exc, pages))
-
+    problems = [_short(exc, pages) for exc in App.check(pages)]  # the start-up build, collecting
+    routes = scan(pages, problems=[]) if os.path.isdir(os.path.join(pages, "api")) else []
     for problem in problems:
         print(f"error: {problem}")
     count = len(problems)

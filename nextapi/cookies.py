@@ -9,7 +9,8 @@ from __future__ import annotations
 import re
 from urllib.parse import unquote_to_bytes
 
-_SURROGATES = re.compile("[\ud800-\udfff]")
+from ._http import SURROGATES
+
 # A "%" not followed by two hex digits makes decodeURIComponent throw.
 _BAD_ESCAPE = re.compile("%(?![0-9A-Fa-f]{2})")
 _WS = " \t"  # RFC 6265 OWS: U+00A0 and friends stay part of the name.
@@ -43,7 +44,7 @@ def parse_cookies(
         value = value.strip(_WS)
         if len(value) > 1 and value[0] == '"' and value[-1] == '"':
             value = value[1:-1]
-        out[name] = _decode(value) if "%" in value else value
+        out[name] = _uri_decode(value) if "%" in value else value
     return out
 
 
@@ -56,10 +57,10 @@ def _text(header: str | bytes) -> str:
     try:
         return header.encode("latin-1").decode("utf-8", "replace")
     except UnicodeEncodeError:  # already text, not latin-1 bytes
-        return _SURROGATES.sub("\ufffd", header)
+        return SURROGATES.sub("\ufffd", header)
 
 
-def _decode(value: str) -> str:
+def _uri_decode(value: str) -> str:
     """decodeURIComponent in a try/catch: the decoded value, or the value as sent."""
     if _BAD_ESCAPE.search(value):
         return value

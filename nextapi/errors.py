@@ -44,3 +44,12 @@ class HTTPError(Exception):
 class BuildError(Exception):
     """The pages folder cannot become an app: a conflict, a missing api/ folder,
     or a handler file that fails to load. The message names the file(s)."""
+
+
+class LoadError(BuildError):
+    """A handler or middleware file that cannot be used, with file and line."""
+
+    def __init__(self, file: str, line: int | None, message: str, tb: str = "") -> None:
+        where = f"{file}:{line}" if line else file
+        super().__init__(f"{where}: {message}")
+        self.file, self.line, self.traceback = file, line, tb

@@ -16,41 +16,10 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any, Callable
 
-from .body import parse_size
-from .errors import BuildError
+from .config import RouteConfig, parse_config
+from .errors import LoadError
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD")
-DEFAULT_BODY_LIMIT = "1mb"
-DEFAULT_RESPONSE_LIMIT = "4mb"
-_CONFIG_KEYS = {"body_parser", "response_limit", "external_resolver", "etag"}
-# Next.js spellings pasted into a Python config, and what nextapi calls them.
-_NEXTJS_KEYS = {"bodyParser": "body_parser",
-                "sizeLimit": "size_limit", "responseLimit": "response_limit",
-                "externalResolver": "external_resolver"}
-
-
-class LoadError(BuildError):
-    """A handler or middleware file that cannot be used, with file and line."""
-
-    def __init__(self, file: str, line: int | None, message: str, tb: str = "") -> None:
-        where = f"{file}:{line}" if line else file
-        super().__init__(f"{where}: {message}")
-        self.file, self.line, self.traceback = file, line, tb
-
-
-@dataclass(frozen=True)
-class RouteConfig:
-    """A module's `config` dict (R13), validated and with sizes parsed once."""
-
-    body_parser: bool = True
-    size_limit: int = parse_size(DEFAULT_BODY_LIMIT)
-    size_label: str = DEFAULT_BODY_LIMIT
-    response_limit: int | None = parse_size(DEFAULT_RESPONSE_LIMIT)
-    external_resolver: bool = False
-    etag: bool = True
-
-
-DEFAULT_CONFIG = RouteConfig()
 
 
 @dataclass(frozen=True)
@@ -99,45 +68,6 @@ def _load_error(path: str, exc: BaseException) -> LoadError:
         if os.path.abspath(frame.filename) == os.path.abspath(path):
             line = frame.lineno
     return LoadError(path, line, f"{type(exc).__name__}: {exc}", tb)
-
-
-def parse_config(raw: Any, path: str) -> RouteConfig:
-    if raw is None:
-        return DEFAULT_CONFIG
-    if not isinstance(raw, dict):
-        raise LoadError(path, None, "config must be a dict")
-    if isinstance(raw.get("api"), dict):  # Next.js nests them: config = {"api": {"bodyParser": ...}}
-        raise LoadError(path, None, "unknown config key 'api': nextapi's config is flat, e.g. "
-                        "config = {\"body_parser\": {\"size_limit\": \"1mb\"}, \"response_limit\": \"4mb\"}")
-    _check_keys(raw, _CONFIG_KEYS, path, "config")
-    try:
-        body = raw.get("body_parser", True)
-        limit_value: Any = DEFAULT_BODY_LIMIT
-        if isinstance(body, dict):
-            _check_keys(body, {"size_limit"}, path, "body_parser")
-            limit_value = body.get("size_limit", DEFAULT_BODY_LIMIT)
-            body = True
-        elif not isinstance(body, bool):
-            raise ValueError("body_parser must be True, False or {'size_limit': ...}")
-        response = raw.get("response_limit", DEFAULT_RESPONSE_LIMIT)
-        return RouteConfig(
-            body_parser=body,
-            size_limit=parse_size(limit_value),
-            size_label=str(limit_value),
-            response_limit=None if response is False else parse_size(response),
-            external_resolver=bool(raw.get("external_resolver", False)),
-            etag=bool(raw.get("etag", True)),
-        )
-    except ValueError as exc:
-        raise LoadError(path, None, f"invalid config: {exc}") from None
-
-
-def _check_keys(raw: dict[Any, Any], known: set[str], path: str, what: str) -> None:
-    unknown = sorted(map(str, set(raw) - known))
-    if unknown:
-        hints = [f" (the Next.js spelling: use {_NEXTJS_KEYS[k]})" if k in _NEXTJS_KEYS else "" for k in unknown]
-        listed = ", ".join(f"{k}{h}" for k, h in zip(unknown, hints))
-        raise LoadError(path, None, f"unknown {what} key(s): {listed}")
 
 
 def _declared_methods(module: ModuleType, path: str) -> frozenset[str] | None:

@@ -15,7 +15,7 @@ from tempfile import SpooledTemporaryFile
 from typing import IO, Any
 from urllib.parse import unquote_to_bytes
 
-from .body import _media_type
+from ._http import media_type
 from .errors import HTTPError
 from .limits import DEFAULT_LIMITS, Limits
 from .query import add_pair as _add
@@ -61,12 +61,12 @@ class UploadFile:
 
 
 def is_multipart(content_type: str | None) -> bool:
-    return bool(content_type) and _media_type(content_type)[0] == "multipart/form-data"
+    return bool(content_type) and media_type(content_type)[0] == "multipart/form-data"
 
 
 def boundary_of(content_type: str | None) -> bytes:
     """The boundary parameter, checked against RFC 2046, or a 400 before any read."""
-    boundary = _media_type(content_type)[1].get("boundary", "")
+    boundary = media_type(content_type)[1].get("boundary", "")
     if not _BOUNDARY.fullmatch(boundary):
         raise HTTPError(400, f"{INVALID}: missing or malformed boundary")
     return boundary.encode("ascii")
@@ -223,7 +223,7 @@ class MultipartParser:
         filename = _filename(params)
         if filename is None:
             self._part = bytearray()
-            charset = _media_type(ctype)[1].get("charset", "utf-8")
+            charset = media_type(ctype)[1].get("charset", "utf-8")
             self._charset = charset if len(charset) <= 40 else "utf-8"
         else:
             upload = UploadFile(self._name, filename, ctype, headers, self._limits.spool_size)
@@ -245,7 +245,7 @@ class MultipartParser:
     def _end_part(self) -> None:
         part = self._part
         if isinstance(part, bytearray):
-            _add(self.fields, self._name, _decode(bytes(part), self._charset))
+            _add(self.fields, self._name, _decode_field(bytes(part), self._charset))
         elif part is not None:
             _add(self.files, self._name, part)
         self._part = None
@@ -334,7 +334,7 @@ def _filename(params: dict[str, str]) -> str | None:
     return params.get("filename")
 
 
-def _decode(data: bytes, charset: str) -> str:
+def _decode_field(data: bytes, charset: str) -> str:
     try:
         return data.decode(charset, "replace")
     except (LookupError, ValueError):  # an unknown or unfit charset: read it as UTF-8

@@ -13,12 +13,11 @@ from itertools import islice
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
+from ._http import SURROGATES
 from .errors import HTTPError
 
 Query = dict[str, str | list[str]]
 
-# Lone surrogates cannot be UTF-8 encoded; URLSearchParams turns them into U+FFFD.
-_SURROGATES = re.compile("[\ud800-\udfff]")
 _PAIRS, _PAIRS_B = re.compile("[^&]+"), re.compile(b"[^&]+")
 
 
@@ -45,7 +44,7 @@ def parse_query(qs: str, max_fields: int | None = None) -> Query:
     try:
         raw = qs.encode("latin-1")
     except UnicodeEncodeError:
-        raw = _SURROGATES.sub("\ufffd", qs).encode("utf-8")
+        raw = SURROGATES.sub("\ufffd", qs).encode("utf-8")  # as URLSearchParams does
     return parse_query_bytes(raw, max_fields)
 
 
@@ -57,7 +56,7 @@ def parse_query_bytes(raw: bytes, max_fields: int | None = None) -> Query:
     for part in raw.split(b"&"):
         if part:
             key, _, value = part.partition(b"=")
-            add_pair(out, _decode(key), _decode(value))
+            add_pair(out, _unquote_plus(key), _unquote_plus(value))
     return out
 
 
@@ -73,7 +72,7 @@ def _too_many() -> HTTPError:
     return HTTPError(400, "Too many fields")
 
 
-def _decode(b: bytes) -> str:
+def _unquote_plus(b: bytes) -> str:
     """``+`` to space, percent-decode bytes, then UTF-8 with replacement."""
     if b"+" in b:
         b = b.replace(b"+", b" ")

@@ -11,9 +11,9 @@ from typing import Any, BinaryIO
 from urllib.parse import quote
 
 from .body import iter_body, parse_body, read_body
+from .config import DEFAULT_CONFIG, RouteConfig
 from .cookies import parse_cookies
 from .limits import DEFAULT_LIMITS, Limits
-from .loader import DEFAULT_CONFIG, RouteConfig
 from .multipart import is_multipart, parse_multipart
 from .query import parse_query
 

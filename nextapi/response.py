@@ -16,10 +16,13 @@ from datetime import date, datetime, time, timezone
 from decimal import Decimal
 from enum import Enum
 from email.utils import format_datetime
-from http import HTTPStatus
 from typing import Any
 from urllib.parse import quote
 from uuid import UUID
+
+from ._http import BYTES_TYPE, CHUNK, EXCEPTION_KEY, JSON_TYPE, SURROGATES, TEXT_TYPE, status_line
+from ._types import Environ, Result
+from .config import format_size
 
 logger = logging.getLogger("nextapi")
 
@@ -39,17 +42,10 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
-# PERF: status lines and the JSON encoder are built once, not per response.
-STATUS_LINES = {s.value: f"{s.value} {s.phrase}" for s in HTTPStatus}
+# PERF: the JSON encoder is built once, not per response.
 _encode_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False,
                                 default=_json_default).encode
-# A lone surrogate (a client may send "\ud800") has no UTF-8 form: it is sent as its JSON escape.
-_SURROGATE = re.compile("[\ud800-\udfff]")
-JSON_TYPE = "application/json; charset=utf-8"
-TEXT_TYPE = "text/plain; charset=utf-8"
-BYTES_TYPE = "application/octet-stream"
 _NO_BODY = (204, 304)
-_CHUNK = 64 * 1024
 # What wsgiref.validate accepts as a header name, and no control characters in values.
 _NAME_RE = re.compile(r"[A-Za-z](?:[A-Za-z0-9_-]*[A-Za-z0-9])?\Z")
 # A cookie name is an RFC 6265 token: `__Host-sid`, `_ga` and `a.b` are everyday names.
@@ -83,7 +79,7 @@ def dumps(value: Any) -> bytes:
     try:
         return text.encode("utf-8")
     except UnicodeEncodeError:  # surrogates only occur inside JSON strings, where the escape is valid
-        return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text).encode("utf-8")
+        return SURROGATES.sub(lambda m: f"\\u{ord(m.group()):04x}", text).encode("utf-8")
 
 
 def _check_header(name: str, value: str) -> None:
@@ -295,6 +291,28 @@ class Response:
 _COOKIE_SAFE = "-_.!~*'()"  # what encodeURIComponent leaves alone
 
 
+def send_error(res: Response, message: str, detail: dict[str, Any] | None = None, *, body: Any = None) -> None:
+    """Every error nextapi makes has this one body (R42): `{"error": message}` (plus dev
+    `detail`), or an `HTTPError`'s own `body` (R40). Changing error bodies is done here only."""
+    if body is None:
+        body = {"error": message}
+        if detail:
+            body.update(detail)
+    res.json(body)
+
+
+def error_response(status: int, message: str, method: str = "GET", *,
+                   headers: Iterable[tuple[str, str]] = (), detail: dict[str, Any] | None = None) -> Result:
+    """A whole error answer made before (or without) a handler: the app's 404/414/400, the
+    frontend's 405/412/416, the dev server's own 400/431/505."""
+    res = Response()
+    res.status(status)
+    for name, value in headers:
+        res.set_header(name, value)
+    send_error(res, message, detail)
+    return finalize(res, method, {}, etag=False)
+
+
 def etag_of(data: bytes) -> str:
     return f'"{len(data):x}-{hashlib.blake2b(data, digest_size=12).hexdigest()}"'
 
@@ -314,9 +332,9 @@ def etag_matches(if_none_match: str, etag: str) -> bool:
 
 
 def finalize(
-    res: Response, method: str, environ: dict[str, Any], *, etag: bool = True,
+    res: Response, method: str, environ: Environ, *, etag: bool = True,
     response_limit: int | None = None, path: str = "", dev: bool = False,
-) -> tuple[str, list[tuple[str, str]], Iterable[bytes]]:
+) -> Result:
     """Turn a finished Response into (status line, headers, body iterable)."""
     status = res.status_code
     headers = res._headers
@@ -343,7 +361,7 @@ def finalize(
         else:
             out.append((name, value))
 
-    line = STATUS_LINES.get(status) or f"{status} Unknown"
+    line = status_line(status)
     if status in _NO_BODY:
         if dev and res.status_code in _NO_BODY and (body or stream is not None):
             logger.warning("A body was attempted to be set with a %d statusCode for %s, this is invalid "
@@ -374,13 +392,6 @@ def _warn_limit(path: str, limit: int) -> None:
                    path, format_size(limit))
 
 
-def format_size(n: int) -> str:
-    for unit, size in (("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)):
-        if n >= size and n % size == 0:
-            return f"{n // size}{unit}"
-    return f"{n}B"
-
-
 class _StreamBody:
     """A WSGI body over a handler's iterable or file: chunk by chunk, closed once."""
 
@@ -408,7 +419,7 @@ class _StreamBody:
                 # Headers are gone already: log and end the body early. The environ
                 # key lets the test client raise it again, as for any handler error.
                 logger.exception("error while streaming the response for %s", self._path)
-                self._environ["nextapi.exception"] = exc
+                self._environ[EXCEPTION_KEY] = exc
                 raise StopIteration from None
             if isinstance(chunk, str):
                 chunk = chunk.encode("utf-8")
@@ -429,5 +440,5 @@ class _StreamBody:
 
 
 def _read_chunks(read: Any) -> Iterator[Any]:
-    while chunk := read(_CHUNK):  # bytes or str files both end with an empty read
+    while chunk := read(CHUNK):  # bytes or str files both end with an empty read
         yield chunk

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from .errors import BuildError
@@ -25,17 +25,13 @@ class Segment:
         return ("{}", "[{}]", "[...{}]", "[[...{}]]")[self.kind].format(self.name)
 
 
-@dataclass(eq=False)
+@dataclass(frozen=True, eq=False)
 class Route:
-    """One handler file and what the app learns about it once loaded."""
+    """One route file, as parsed from its path: what it loads into is kept by the app."""
 
-    file: str  # absolute path of the .py file
+    file: str  # absolute path of the file
     rel: str  # path relative to the pages folder, with '/' separators
     segments: tuple[Segment, ...]
-    # Filled in by the loader:
-    target: Any = None  # a loaded Target, or None until imported
-    mtime: Any = None  # what the dev reloader last saw of the file (mtime, size)
-    middleware_dirs: tuple[str, ...] = field(default=())
 
     @property
     def pattern(self) -> str:
@@ -89,12 +85,13 @@ def hidden_path(path: str) -> bool:
 
 
 def scan(pages_dir: str, folder: str = "api", suffix: str = ".py",
-         exclude: tuple[str, ...] = ()) -> list[Route]:
+         exclude: tuple[str, ...] = (), *, problems: list[BuildError] | None = None) -> list[Route]:
     """List every route file under pages_dir/folder in a stable order (R1, R2).
 
     The defaults give the API routes; `scan(pages_dir, "", ".html", ("api",))`
     gives the HTML pages (R61), so both go through one parse and one trie.
-    `exclude` names top-level folders to leave out.
+    `exclude` names top-level folders to leave out. A malformed file name
+    raises, or with `problems` is listed there and left out.
     """
     top = os.path.join(pages_dir, folder) if folder else pages_dir
     if not os.path.isdir(top):
@@ -116,7 +113,13 @@ def scan(pages_dir: str, folder: str = "api", suffix: str = ".py",
             parts = rel_parts[:-1] + [fname[:-len(suffix)]]
             if parts[-1] == "index":
                 parts.pop()
-            segments = tuple(parse_segment(p, rel) for p in parts)
+            try:
+                segments = tuple(parse_segment(p, rel) for p in parts)
+            except BuildError as exc:
+                if problems is None:
+                    raise
+                problems.append(exc)
+                continue
             routes.append(Route(os.path.abspath(path), rel, segments))
     return routes
 
@@ -152,8 +155,29 @@ def _conflict(a: Route, b: Route, why: str) -> BuildError:
     return BuildError(f"route conflict: {a.rel} and {b.rel} {why}")
 
 
-def compile_routes(routes: list[Route]) -> Node:
-    """Build the trie, rejecting every conflict R5 names, with both files."""
+def compile_routes(routes: list[Route], problems: list[BuildError] | None = None) -> Node:
+    """Build the trie, rejecting every conflict R5 names, with both files.
+
+    With `problems`, every conflict is listed there (not just the first) and
+    the trie holds the routes that do not clash.
+    """
+    try:
+        return _compile(routes)
+    except BuildError:
+        if problems is None:
+            raise
+    accepted: list[Route] = []
+    for route in routes:  # only when there is a conflict: quadratic, still instant at 1,000 files
+        try:
+            _compile([*accepted, route])
+        except BuildError as exc:
+            problems.append(exc)
+        else:
+            accepted.append(route)
+    return _compile(accepted)
+
+
+def _compile(routes: list[Route]) -> Node:
     root = Node()
     for route in routes:
         _check_params(route)

@@ -21,6 +21,8 @@ from urllib.parse import quote, unquote_to_bytes, urlencode
 from wsgiref.headers import Headers
 from wsgiref.validate import validator
 
+from ._http import EXCEPTION_KEY
+
 __all__ = ["Client", "CookieJar", "TestResponse", "build_environ"]
 
 _URI_SAFE = "/%:@!$&'()*+,;=-._~"  # what a client leaves unescaped in a request path
@@ -281,7 +283,7 @@ class Client:
             close = getattr(result, "close", None)
             if close is not None:
                 close()
-        exc = env.get("nextapi.exception")
+        exc = env.get(EXCEPTION_KEY)
         if exc is not None and self.raise_server_exceptions:
             raise exc
         return TestResponse(started[0], started[1], chunks)

@@ -7,7 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nextapi.body import CHUNK, check_length, parse_body, parse_size, read_body
+from nextapi.body import CHUNK, check_length, parse_body, read_body
+from nextapi.config import parse_size
 from nextapi.errors import HTTPError
 from nextapi.query import parse_query
 

@@ -8,7 +8,7 @@ import pytest
 from conftest import write_tree
 
 from nextapi import App, BuildError
-from nextapi.static import Frontend
+from nextapi.frontend import Frontend
 from nextapi.testing import Client
 
 API = "def handler(req, res):\n    return {'api': req.path, 'query': req.query}\n"

@@ -1,4 +1,4 @@
-"""Pages and public files (R60, R61): the frontend served beside the API.
+"""The frontend beside the API: pages and public files (R60, R61).
 
 Built once with the app. The `.html` pages under pages_dir (outside api/) go
 through the same scan and trie as the API routes, and public/ becomes an
@@ -20,16 +20,15 @@ from email.utils import formatdate, parsedate_to_datetime
 from typing import Any, BinaryIO
 
 from .errors import BuildError
-from .response import STATUS_LINES, Response, etag_matches, finalize
+from ._http import CHUNK, HTML_TYPE, STATUS_LINES
+from ._types import Environ, Result
+from .response import error_response, etag_matches
 from .routing import Route, compile_routes, match, scan, static_table, within
 
 logger = logging.getLogger("nextapi")
 
-CHUNK = 64 * 1024
-HTML_TYPE = "text/html; charset=utf-8"
 NOT_FOUND_PAGE = "404.html"
 ALLOW = "GET, HEAD, OPTIONS"
-Result = tuple[str, list[tuple[str, str]], Iterable[bytes]]
 
 # Python's built-in table only (not /etc/mime.types): the same answer on every
 # machine, plus the web types older Pythons lack or name differently.
@@ -118,15 +117,15 @@ class Frontend:
         page_404 = os.path.join(pages_dir, NOT_FOUND_PAGE)
         self._not_found = page_404 if os.path.isfile(page_404) else None
 
-    def respond(self, environ: dict[str, Any], path: str, method: str) -> Result:
+    def respond(self, environ: Environ, path: str, method: str) -> Result:
         """Answer a path that is not under /api (the app never sends those here)."""
         file, real_root, ctype = self._find(path)
         if file is None:
             return self._missing(environ, method)
         if method not in ("GET", "HEAD"):
             if method == "OPTIONS":
-                return _error(204, "", method, [("Allow", ALLOW)])
-            return _error(405, "Method Not Allowed", method, [("Allow", ALLOW)])
+                return error_response(204, "", method, headers=[("Allow", ALLOW)])  # no body: finalize drops it
+            return error_response(405, "Method Not Allowed", method, headers=[("Allow", ALLOW)])
         opened = _open_inside(real_root, file)
         if opened is None:  # gone, or swapped for a symlink out, since the build
             return self._missing(environ, method)
@@ -143,13 +142,13 @@ class Frontend:
             return found[0].file, self._real_pages, HTML_TYPE
         return None, "", ""
 
-    def _missing(self, environ: dict[str, Any], method: str) -> Result:
+    def _missing(self, environ: Environ, method: str) -> Result:
         """`pages/404.html` with status 404 when there is one, else the JSON 404 (R42)."""
         if self._not_found is not None:
             opened = _open_inside(self._real_pages, self._not_found)
             if opened is not None:
                 return serve_file(environ, method, opened, HTML_TYPE, status=404)
-        return _error(404, "Not Found", method)
+        return error_response(404, "Not Found", method)
 
 
 def build_frontend(pages_dir: str, public_dir: str) -> Frontend | None:
@@ -202,7 +201,7 @@ def _open_inside(real_root: str, file: str) -> BinaryIO | None:
         return None
 
 
-def serve_file(environ: dict[str, Any], method: str, f: BinaryIO, ctype: str, *, status: int = 200) -> Result:
+def serve_file(environ: Environ, method: str, f: BinaryIO, ctype: str, *, status: int = 200) -> Result:
     """Status, headers and a streamed body for an open file; takes ownership of `f`.
 
     A 200 answers a failed If-Match / If-Unmodified-Since with 412,
@@ -221,7 +220,7 @@ def serve_file(environ: dict[str, Any], method: str, f: BinaryIO, ctype: str, *,
     validators = [("ETag", etag), ("Last-Modified", last_modified), ("Cache-Control", "public, max-age=0")]
     if _precondition_failed(environ, etag, st.st_mtime):
         f.close()
-        return _error(412, "Precondition Failed", method)
+        return error_response(412, "Precondition Failed", method)
     if _not_modified(environ, etag, st.st_mtime):
         f.close()
         return STATUS_LINES[304], validators, []
@@ -234,7 +233,7 @@ def serve_file(environ: dict[str, Any], method: str, f: BinaryIO, ctype: str, *,
         span = parse_range(header, size)
         if span == _UNSATISFIABLE:
             f.close()
-            return _error(416, "Range Not Satisfiable", method, [("Content-Range", f"bytes */{size}")])
+            return error_response(416, "Range Not Satisfiable", method, headers=[("Content-Range", f"bytes */{size}")])
         if span is not None:
             start, end = span
             length, line = end - start + 1, STATUS_LINES[206]
@@ -244,7 +243,7 @@ def serve_file(environ: dict[str, Any], method: str, f: BinaryIO, ctype: str, *,
 
 
 def _body(line: str, headers: list[tuple[str, str]], f: BinaryIO, start: int, length: int,
-          whole: bool, method: str, environ: dict[str, Any]) -> Result:
+          whole: bool, method: str, environ: Environ) -> Result:
     if method == "HEAD":
         f.close()
         return line, headers, []
@@ -318,7 +317,7 @@ def _http_time(value: str) -> float | None:
     return when.timestamp()
 
 
-def _precondition_failed(environ: dict[str, Any], etag: str, mtime: float) -> bool:
+def _precondition_failed(environ: Environ, etag: str, mtime: float) -> bool:
     """If-Match decides when present; else If-Unmodified-Since (RFC 9110 13.2.2 steps 1-2).
 
     Guards a client's "only if it is still the version I have" (a resumed
@@ -342,7 +341,7 @@ def _strong_match(if_match: str, etag: str) -> bool:
     return any(tag.strip() == etag for tag in if_match.split(","))
 
 
-def _not_modified(environ: dict[str, Any], etag: str, mtime: float) -> bool:
+def _not_modified(environ: Environ, etag: str, mtime: float) -> bool:
     """If-None-Match decides when present; else If-Modified-Since (RFC 9110 13.2.2)."""
     inm = environ.get("HTTP_IF_NONE_MATCH")
     if inm is not None:
@@ -363,16 +362,3 @@ def _if_range(value: str | None, etag: str, mtime: float) -> bool:
         return value == etag  # strong comparison: a weak tag never matches
     since = _http_time(value)
     return since is not None and since == int(mtime)
-
-
-def _error(status: int, message: str, method: str, headers: list[tuple[str, str]] | None = None) -> Result:
-    """A framework error as `{"error": ...}` (R42), or an empty 204."""
-    res = Response()
-    res.status(status)
-    for name, value in headers or ():
-        res.set_header(name, value)
-    if status == 204:
-        res.end()
-    else:
-        res.json({"error": message})
-    return finalize(res, method, {}, etag=False)

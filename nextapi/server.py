@@ -44,6 +44,8 @@ from typing import Any, ClassVar, TextIO
 from urllib.parse import unquote, urlsplit
 from wsgiref.simple_server import ServerHandler, WSGIRequestHandler, WSGIServer
 
+from .response import error_response
+
 IDLE_TIMEOUT = 30.0  # seconds a socket may sit silent (idle keep-alive or a stalled client)
 MAX_DRAIN = 64 * 1024  # unread body bytes we skip to keep a connection; more closes it
 LINGER = 2.0  # seconds we read and drop an unread upload before closing (so a 413 is seen)
@@ -121,9 +123,9 @@ class _ChunkedInput:
 
     def _next_chunk(self) -> None:
         line = self._rfile.readline(1026)
-        if not line:  # the client went away mid-body
+        if not line:  # the client went away mid-body: never a partial body passed on as whole
             self._done = True
-            return
+            raise ValueError("incomplete chunked request body")
         digits = line.split(b";", 1)[0].rstrip(b"\r\n").rstrip(b" \t")  # BWS before a chunk-ext
         if not line.endswith(b"\n") or not digits or digits.strip(_HEX):
             raise ValueError("malformed chunked request body")
@@ -144,8 +146,8 @@ class _ChunkedInput:
             n = self._left if want < 0 else min(want, self._left)
             data = self._rfile.read(n)
             if not data:
-                self._done = True  # the client went away mid-body
-                break
+                self._done = True
+                raise ValueError("incomplete chunked request body")  # the client went away mid-body
             out.append(data)
             self._left -= len(data)
             self.consumed += len(data)
@@ -423,15 +425,15 @@ class DevRequestHandler(WSGIRequestHandler):
             self.request_version = "HTTP/1.1"
         phrase = HTTPStatus(code).phrase if code in HTTPStatus._value2member_map_ else "Error"
         self.log_error("code %d, message %s", code, message or phrase)
-        body = f'{{"error":"{phrase}"}}'.encode()
+        _, headers, body = error_response(code, phrase, self.command or "GET")
         self.close_connection = True
         self.send_response(code, phrase)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
+        for name, value in headers:
+            self.send_header(name, value)
         self.send_header("Connection", "close")
         self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
+        for chunk in body:
+            self.wfile.write(chunk)
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         ms = (time.perf_counter() - self._started) * 1000 if self._started else 0.0

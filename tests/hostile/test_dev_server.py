@@ -433,3 +433,13 @@ def test_a_small_unread_body_is_drained_and_the_connection_kept(dev):
         assert res.status == 200 and json.loads(res.read()) == {"ok": True} and conn.sock is sock
     finally:
         conn.close()
+
+
+@pytest.mark.parametrize("cut", [b"5\r\nhel", b"3\r\nhel\r\n", b"3\r\nhel\r\n2"])
+def test_a_chunked_body_cut_short_is_a_400_never_a_partial_body(dev, cut):
+    """R24: the client went away mid-body; the handler must not get `hel` as the whole body."""
+    port = dev[0]
+    raw = (b"POST /api/mirror HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\n"
+           b"Transfer-Encoding: chunked\r\n\r\n" + cut)
+    wire = parse_response(exchange(port, raw))
+    assert (wire.status, json.loads(wire.body)) == (400, {"error": "Invalid body"})

@@ -237,9 +237,9 @@ def _segments(path: str, raw: str, environ: Environ) -> list[str]:
     if "%2" not in raw:  # PERF: no escape that could be a slash: split the decoded path
         return path[1:].split("/")
     raw = raw.split("?", 1)[0]
-    if ("%2F" in raw or "%2f" in raw) and not environ.get("SCRIPT_NAME") and raw.startswith("/"):
-        if unquote_to_bytes(raw).decode("latin-1") == environ.get("PATH_INFO"):
-            return [unquote_to_bytes(seg).decode("utf-8") for seg in raw[1:].split("/")]
+    if (("%2F" in raw or "%2f" in raw) and not environ.get("SCRIPT_NAME") and raw.startswith("/")
+            and unquote_to_bytes(raw).decode("latin-1") == environ.get("PATH_INFO")):
+        return [unquote_to_bytes(seg).decode("utf-8") for seg in raw[1:].split("/")]
     return path[1:].split("/")
 
 

@@ -142,9 +142,10 @@ def _read_exactly(stream: Any, length: int) -> Iterator[bytes]:
 def _read(stream: Any, size: int) -> bytes:
     """One read of the input; a broken one (bad chunked framing, a client gone) is a 400."""
     try:
-        return stream.read(size)
+        data: bytes = stream.read(size)
     except (OSError, ValueError):  # gunicorn's NoMoreData, InvalidChunkSize...; the dev server's ValueError
         raise HTTPError(400, "Invalid body") from None
+    return data
 
 
 def _decode_text(raw: bytes, charset: str) -> str:

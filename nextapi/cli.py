@@ -102,7 +102,7 @@ def _pages(path: str) -> str:
 # -- serve --------------------------------------------------------------------
 def _port(args: argparse.Namespace) -> int:
     if args.port is not None:
-        port = args.port
+        port: int = args.port
     else:
         raw = os.environ.get("PORT", "").strip()
         if not raw:

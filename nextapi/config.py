@@ -82,7 +82,7 @@ def parse_config(raw: Any, path: str) -> RouteConfig:
             limit_value = body.get("size_limit", DEFAULT_BODY_LIMIT)
             body = True
         elif not isinstance(body, bool):
-            raise ValueError("body_parser must be True, False or {'size_limit': ...}")
+            raise LoadError(path, None, "invalid config: body_parser must be True, False or {'size_limit': ...}")
         response = raw.get("response_limit", DEFAULT_RESPONSE_LIMIT)
         return RouteConfig(
             body_parser=body,

@@ -1,8 +1,9 @@
 """Errors as exceptions, turned into JSON responses in one place (the app)."""
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from http import HTTPStatus
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 
 class HTTPError(Exception):

@@ -14,14 +14,13 @@ import mimetypes
 import os
 import re
 import stat
-from collections.abc import Iterable
 from datetime import timezone
 from email.utils import formatdate, parsedate_to_datetime
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
-from .errors import BuildError
 from ._http import CHUNK, HTML_TYPE, STATUS_LINES
 from ._types import Environ, Result
+from .errors import BuildError
 from .response import error_response, etag_matches
 from .routing import Route, compile_routes, match, scan, static_table, within
 

@@ -14,8 +14,9 @@ import sys
 import traceback
 from dataclasses import dataclass
 from types import ModuleType
-from typing import Any, Callable
+from typing import cast
 
+from ._types import Handler, Middleware
 from .config import RouteConfig, parse_config
 from .errors import LoadError
 
@@ -26,8 +27,8 @@ METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD")
 class Target:
     """What a request needs from a loaded module, precomputed once."""
 
-    handler: Callable[..., Any] | None  # handler(req, res) for every method
-    methods: dict[str, Callable[..., Any]]  # "GET" -> get(req, res)
+    handler: Handler | None  # handler(req, res) for every method
+    methods: dict[str, Handler]  # "GET" -> get(req, res)
     allow: str  # the Allow header of a 405 or an OPTIONS answer
     allowed: frozenset[str] | None  # a handler module's `methods = [...]` (HEAD with GET); None: any
     config: RouteConfig
@@ -111,10 +112,10 @@ def load_target(path: str) -> Target:
     )
 
 
-def load_middleware(path: str) -> Callable[..., Any]:
+def load_middleware(path: str) -> Middleware:
     """Import a `_middleware.py` and return its middleware(req, res, next) (R15)."""
     module = import_file(path)
     fn = getattr(module, "middleware", None)
     if not callable(fn):
         raise LoadError(path, None, "a _middleware.py must define middleware(req, res, next)")
-    return fn
+    return cast(Middleware, fn)

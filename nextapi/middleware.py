@@ -8,13 +8,17 @@ handler` need nothing from us: they wrap the handler before we ever see it.
 from __future__ import annotations
 
 import os
-from typing import Any, Callable, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
+from ._types import Handler, Middleware
 from .routing import within
 
-MIDDLEWARE_FILE = "_middleware.py"
+if TYPE_CHECKING:
+    from .request import Request
+    from .response import Response
 
-Middleware = Callable[[Any, Any, Callable[[], Any]], Any]
+MIDDLEWARE_FILE = "_middleware.py"
 
 
 def middleware_files(pages_dir: str, route_rel: str) -> tuple[str, ...]:
@@ -30,7 +34,7 @@ def middleware_files(pages_dir: str, route_rel: str) -> tuple[str, ...]:
     return tuple(found)
 
 
-def run_chain(chain: Sequence[Middleware], final: Callable[[Any, Any], Any], req: Any, res: Any) -> Any:
+def run_chain(chain: Sequence[Middleware], final: Handler, req: Request, res: Response) -> Any:
     """Call each middleware with a `next` that runs the rest, then `final`."""
     if not chain:
         return final(req, res)  # PERF: no closures for the common case

@@ -54,8 +54,26 @@ class Headers(Mapping[str, str]):
 class Request:
     """What a handler gets as `req` (R20–R25)."""
 
-    __slots__ = ("environ", "method", "path", "params", "config", "limits",
-                 "_query", "_cookies", "_headers", "_raw", "_body", "_files")
+    __slots__ = (
+        "_body",
+        "_cookies",
+        "_files",
+        "_headers",
+        "_query",
+        "_raw",
+        "config",
+        "environ",
+        "limits",
+        "method",
+        "params",
+        "path",
+    )
+    # Each starts as _UNSET, is parsed on first read, then kept (an error too, to raise again).
+    _query: dict[str, Any]
+    _cookies: dict[str, str]
+    _headers: Headers
+    _raw: Any
+    _body: Any
 
     def __init__(
         self,
@@ -81,7 +99,7 @@ class Request:
     def url(self) -> str:
         """Path and query as the client sent them."""
         env = self.environ
-        raw = env.get("RAW_URI") or env.get("REQUEST_URI")
+        raw: str | None = env.get("RAW_URI") or env.get("REQUEST_URI")
         if raw:
             return raw
         url = quote(self.path, safe="/:@!$&'()*+,;=-._~")
@@ -126,14 +144,15 @@ class Request:
             else:
                 try:
                     self._raw = read_body(self.environ, self.config.size_limit, self.config.size_label)
-                except Exception as exc:
+                except Exception as exc:  # noqa: BLE001 - kept and raised again on every read
                     self._raw = exc  # the stream is consumed: keep answering with the same error
         if isinstance(self._raw, Exception):
             raise self._raw
         if self._raw is _STREAMED:
             raise RuntimeError("req.raw_body is not kept once req.body has streamed a multipart "
                                "body; read req.raw_body first to have both")
-        return self._raw
+        raw: bytes | None = self._raw
+        return raw
 
     @property
     def body(self) -> Any:
@@ -141,7 +160,7 @@ class Request:
         if self._body is _UNSET:
             try:
                 self._body = self._parse_body()
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - kept and raised again on every read
                 self._body = exc
         if isinstance(self._body, Exception):
             raise self._body

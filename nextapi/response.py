@@ -14,13 +14,21 @@ from collections.abc import Iterable, Iterator
 from dataclasses import fields, is_dataclass
 from datetime import date, datetime, time, timezone
 from decimal import Decimal
-from enum import Enum
 from email.utils import format_datetime
+from enum import Enum
 from typing import Any
 from urllib.parse import quote
 from uuid import UUID
 
-from ._http import BYTES_TYPE, CHUNK, EXCEPTION_KEY, JSON_TYPE, SURROGATES, TEXT_TYPE, status_line
+from ._http import (
+    BYTES_TYPE,
+    CHUNK,
+    EXCEPTION_KEY,
+    JSON_TYPE,
+    SURROGATES,
+    TEXT_TYPE,
+    status_line,
+)
 from ._types import Environ, Result
 from .config import format_size
 
@@ -96,7 +104,7 @@ def _check_header(name: str, value: str) -> None:
 class Response:
     """What a handler gets as `res`: chainable status, then one send."""
 
-    __slots__ = ("status_code", "_headers", "_chunks", "_body", "_stream", "finished", "_before_handler")
+    __slots__ = ("_before_handler", "_body", "_chunks", "_headers", "_stream", "finished", "status_code")
 
     def __init__(self) -> None:
         self.status_code = 200
@@ -146,7 +154,7 @@ class Response:
         value: str,
         *,
         max_age: int | None = None,
-        expires: datetime | int | float | None = None,
+        expires: datetime | float | None = None,
         path: str | None = "/",
         domain: str | None = None,
         secure: bool = False,
@@ -177,10 +185,10 @@ class Response:
         if http_only:
             parts.append("HttpOnly")
         if same_site:
-            label = _SAME_SITE.get(str(same_site).lower())
-            if label is None:
+            site = _SAME_SITE.get(str(same_site).lower())
+            if site is None:
                 raise ValueError(f"same_site must be 'Lax', 'Strict' or 'None', not {same_site!r}")
-            parts.append(f"SameSite={label}")
+            parts.append(f"SameSite={site}")
         cookie = "; ".join(parts)
         _check_header("Set-Cookie", cookie)
         existing = self.get_header("Set-Cookie")
@@ -251,10 +259,6 @@ class Response:
         self._default_type(TEXT_TYPE)
         self._finish(location.encode("latin-1"))
 
-    @property
-    def sent(self) -> bool:
-        return self.finished
-
     # -- internals ----------------------------------------------------------
     def _check_open(self) -> None:
         if self.finished:
@@ -321,11 +325,10 @@ def etag_matches(if_none_match: str, etag: str) -> bool:
     """Weak comparison (RFC 9110 8.8.3.2) against a list header, `*` included."""
     if if_none_match.strip() == "*":
         return True
-    opaque = etag[2:] if etag.startswith("W/") else etag
+    opaque = etag.removeprefix("W/")
     for tag in if_none_match.split(","):
         tag = tag.strip()
-        if tag.startswith("W/"):
-            tag = tag[2:]
+        tag = tag.removeprefix("W/")
         if tag == opaque:
             return True
     return False
@@ -338,12 +341,9 @@ def finalize(
     """Turn a finished Response into (status line, headers, body iterable)."""
     status = res.status_code
     headers = res._headers
-    body = res._body
     stream = res._stream
-    if not res.finished:  # a write() without end(): send what was written
-        body = b"".join(res._chunks)
-
-    if stream is None and body is None:
+    body = res._body if res.finished else b"".join(res._chunks)  # a write() without end(): what was written
+    if body is None:  # None or streamed
         body = b""
 
     if stream is None and etag and method in ("GET", "HEAD") and 200 <= status < 300 and status != 204:
@@ -395,7 +395,7 @@ def _warn_limit(path: str, limit: int) -> None:
 class _StreamBody:
     """A WSGI body over a handler's iterable or file: chunk by chunk, closed once."""
 
-    __slots__ = ("_source", "_iter", "_path", "_environ", "_limit", "_sent")
+    __slots__ = ("_environ", "_iter", "_limit", "_path", "_sent", "_source")
 
     def __init__(self, source: Any, path: str, environ: dict[str, Any], limit: int | None = None) -> None:
         self._source = source

@@ -127,7 +127,7 @@ def scan(pages_dir: str, folder: str = "api", suffix: str = ".py",
 class Node:
     """A trie node: children by kind, tried static first, then [p], [...p], [[...p]]."""
 
-    __slots__ = ("static", "param", "param_name", "catchall", "optional", "route", "where")
+    __slots__ = ("catchall", "optional", "param", "param_name", "route", "static", "where")
 
     def __init__(self) -> None:
         self.static: dict[str, Node] = {}
@@ -235,7 +235,7 @@ def match(root: Node, segs: list[str]) -> tuple[Route, dict[str, Any]] | None:
     return route, dict(bound)
 
 
-def _walk(node: Node, segs: list[str], i: int, n: int, bound: list) -> Route | None:
+def _walk(node: Node, segs: list[str], i: int, n: int, bound: list[tuple[str, Any]]) -> Route | None:
     if i == n:
         return node.route or node.optional
     seg = segs[i]

@@ -40,8 +40,9 @@ import threading
 import time
 from collections.abc import Callable
 from http import HTTPStatus
-from typing import Any, ClassVar, TextIO
+from typing import Any, TextIO
 from urllib.parse import unquote, urlsplit
+from wsgiref.headers import Headers
 from wsgiref.simple_server import ServerHandler, WSGIRequestHandler, WSGIServer
 
 from .response import error_response
@@ -192,8 +193,12 @@ class _ResponseWriter(ServerHandler):
     """One request's WSGI run: HTTP/1.1, chunked when the length is unknown."""
 
     http_version = "1.1"
-    os_environ: ClassVar[dict[str, str]] = {}  # never copy the process environment into requests
+    os_environ = {}  # never copy the process environment into requests  # noqa: RUF012
     request_handler: DevRequestHandler
+    # Set by BaseHandler as it runs (wsgiref's own attributes, undeclared in its stubs).
+    status: str | None
+    headers: Headers
+    headers_sent: bool
     stdin: _LengthInput | _ChunkedInput
     _chunked = False
 
@@ -202,7 +207,7 @@ class _ResponseWriter(ServerHandler):
         self._pending: list[bytes] = []
 
     def _has_body(self) -> bool:
-        code = self.status[:3]
+        code = (self.status or "")[:3]
         return self.request_handler.command != "HEAD" and code not in _NO_BODY_STATUS and code[0] != "1"
 
     def cleanup_headers(self) -> None:
@@ -309,12 +314,14 @@ class DevRequestHandler(WSGIRequestHandler):
         writer = _ResponseWriter(body, self.wfile, self.get_stderr(), environ,
                                  multithread=True, multiprocess=False)
         writer.request_handler = self
-        writer.run(self.server.get_app())
+        app = self.server.get_app()
+        assert app is not None, "DevServer is always made with an app"
+        writer.run(app)
         if writer.status is not None:  # the client went away mid-response: close() never ran
             self.close_connection = True
             try:
                 writer.close()  # closes the app's iterable (its `finally` runs) and logs the line
-            except Exception:  # the app's close() failed: say so, the connection is gone anyway
+            except Exception:  # noqa: BLE001 - the app's close() failed: say so, the connection is gone anyway
                 writer.log_exception(sys.exc_info())
         elif not body.finished():  # the app did not read the whole body
             try:
@@ -331,7 +338,7 @@ class DevRequestHandler(WSGIRequestHandler):
     def parse_request(self) -> bool:
         """http.server's parse, then the framing rules of the module docstring."""
         rfile = self.rfile
-        self.rfile = tap = _HeaderTap(rfile)
+        self.rfile = tap = _HeaderTap(rfile)  # type: ignore[assignment]  # http.server only calls readline
         self._expect_100 = False
         try:
             if not super().parse_request():
@@ -455,7 +462,7 @@ class _HeaderTap:
         self.lines: list[bytes] = []
 
     def readline(self, size: int = -1) -> bytes:
-        line = self.rfile.readline(size)
+        line: bytes = self.rfile.readline(size)
         self.lines.append(line)
         return line
 
@@ -520,5 +527,6 @@ class DevServer(socketserver.ThreadingMixIn, WSGIServer):
 
     @property
     def url(self) -> str:
-        host, port = self.server_address[:2]
-        return f"http://[{host}]:{port}" if ":" in str(host) else f"http://{host}:{port}"
+        address, port = self.server_address[:2]
+        host = address.decode() if isinstance(address, bytes) else str(address)
+        return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"

@@ -71,7 +71,7 @@ def test_next_returns_the_handler_value_and_response_is_already_sent(make_client
         "api/_middleware.py": """
 def middleware(req, res, next):
     value = next()
-    assert res.sent, "the returned value is sent inside the chain"
+    assert res.finished, "the returned value is sent inside the chain"
     res_value = value
     return res_value
 """,
@@ -110,7 +110,7 @@ def test_middleware_file_without_middleware_function_fails_the_build(tmp_path):
     import pytest
 
     from nextapi import App, LoadError
-    from conftest import write_tree
+    from tests.helpers import write_tree
     pages = write_tree(tmp_path, {"api/_middleware.py": "X = 1\n", "api/a.py": HANDLER})
     with pytest.raises(LoadError, match="_middleware.py"):
         App(pages)

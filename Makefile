@@ -5,11 +5,16 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: test venv clean
+.PHONY: test lint venv clean
 
 test: venv
 	-sh tests/e2e/install_browser.sh  # chromium for tests/e2e when missing; never fails
 	$(PY) -m pytest
+
+# The package's own code: typed to mypy --strict, and ruff's checks (both pinned in tests/requirements.txt).
+lint: venv
+	$(PY) -m mypy --strict nextapi
+	$(PY) -m ruff check nextapi
 
 venv: $(STAMP)
 

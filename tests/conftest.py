@@ -1,8 +1,10 @@
-"""Shared fixtures: build a pages folder from a dict of files, and a client for it."""
+"""Shared fixtures: build a pages folder from a dict of files, and a client for it.
+
+Only fixtures live here; the plain helpers they use are in tests/helpers.py.
+"""
 from __future__ import annotations
 
 import logging
-import textwrap
 from pathlib import Path
 from typing import Callable
 
@@ -10,20 +12,7 @@ import pytest
 
 from nextapi import App
 from nextapi.testing import Client
-
-ROOT = Path(__file__).resolve().parent.parent
-SEED = ROOT / "samples" / "comments" / "pages"
-
-
-def write_tree(base: Path, files: dict[str, str]) -> Path:
-    """Write {"api/x.py": "source"} under base/pages and return the pages folder."""
-    pages = base / "pages"
-    (pages / "api").mkdir(parents=True, exist_ok=True)
-    for rel, source in files.items():
-        path = pages / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(textwrap.dedent(source), encoding="utf-8")
-    return pages
+from tests.helpers import SEED, write_tree
 
 
 @pytest.fixture

@@ -9,8 +9,9 @@ import pytest
 
 from nextapi import App
 from nextapi.testing import Client
+from tests.helpers import ROOT
 
-BOARD = Path(__file__).resolve().parent.parent / "samples" / "board"
+BOARD = ROOT / "samples" / "board"
 
 
 @pytest.fixture

@@ -10,12 +10,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import SEED, write_tree
 
 import nextapi
 from nextapi.cli import main
+from tests.helpers import ROOT, SEED, write_tree
 
-ROOT = Path(__file__).resolve().parent.parent
 GET = "def get(req, res):\n    return 1\n"
 
 

@@ -8,10 +8,10 @@ from pathlib import Path
 from wsgiref.validate import validator
 
 import pytest
-from conftest import write_tree
 
 from nextapi import App, BuildError
 from nextapi.testing import Client
+from tests.helpers import write_tree
 
 API = "def handler(req, res):\n    return {'api': req.path}\n"
 CSS = "body { color: red }\n"

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from nextapi import App, BuildError, LoadError
-from conftest import write_tree
+from tests.helpers import write_tree
 
 METHOD_FUNCS = """
 def get(req, res):

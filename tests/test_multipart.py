@@ -4,13 +4,13 @@ from __future__ import annotations
 import io
 
 import pytest
-from conftest import write_tree
 
 from nextapi import App
 from nextapi.errors import HTTPError
 from nextapi.limits import Limits
 from nextapi.multipart import MultipartParser, UploadFile, parse_multipart
 from nextapi.testing import Client
+from tests.helpers import write_tree
 
 B = "XyZ-boundary"
 CT = f"multipart/form-data; boundary={B}"

@@ -5,11 +5,11 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import write_tree
 
 from nextapi import App, BuildError
 from nextapi.frontend import Frontend
 from nextapi.testing import Client
+from tests.helpers import write_tree
 
 API = "def handler(req, res):\n    return {'api': req.path, 'query': req.query}\n"
 

@@ -16,7 +16,6 @@ from urllib.parse import quote, urlencode
 from wsgiref.validate import validator
 
 import pytest
-from conftest import write_tree
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -28,6 +27,7 @@ from nextapi.limits import Limits
 from nextapi.multipart import parse_multipart
 from nextapi.query import parse_query, parse_query_bytes
 from nextapi.routing import STATIC, Route, compile_routes, match, parse_segment
+from tests.helpers import write_tree
 
 FEW = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 SOME = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow,

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_server import Proc, call, dev_server_args, free_port, running
+from tests.test_server import Proc, call, dev_server_args, free_port, running
 
 _TICK = itertools.count(1)
 

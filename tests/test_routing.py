@@ -5,7 +5,7 @@ import pytest
 
 from nextapi import App, BuildError
 from nextapi.routing import compile_routes, match, scan
-from conftest import write_tree
+from tests.helpers import write_tree
 
 ECHO = """
 def handler(req, res):

@@ -9,14 +9,13 @@ article it comes from, and as the README and docs/reference.md describe it:
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 from nextapi import App
 from nextapi.testing import Client
+from tests.helpers import SEED
 
-SEED = Path(__file__).resolve().parent.parent / "samples" / "comments" / "pages"
 COMMENTS = [{"comment": "First"}, {"comment": "Nice post"}]
 JSON_TYPE = "application/json; charset=utf-8"
 

@@ -5,11 +5,11 @@ import json
 from wsgiref.headers import Headers
 
 import pytest
-from conftest import write_tree
 
 import nextapi.testing
 from nextapi import App
 from nextapi.testing import Client, TestResponse
+from tests.helpers import write_tree
 
 ECHO = """
 def handler(req, res):

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import ROOT, SEED
+from tests.helpers import ROOT, SEED
 
 PACKAGE = ROOT / "nextapi"
 

@@ -26,10 +26,10 @@ from typing import Any
 from wsgiref.validate import validator
 
 import pytest
-from hostile_harness import NEXTAPI_DIR, build_tree
 
 from nextapi import App
 from nextapi.server import DevRequestHandler, DevServer
+from tests.hostile.hostile_harness import NEXTAPI_DIR, build_tree
 
 MB = 1024 * 1024
 IDLE = 1.0  # the handler's socket timeout for this module (30 s in real use)

@@ -22,9 +22,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from hostile_harness import MB, Result, Row, build_tree, check_row, send
 
 from nextapi import App
+from tests.hostile.hostile_harness import MB, Result, Row, build_tree, check_row, send
 
 JSON = {"content-type": "application/json"}
 FORM = {"content-type": "application/x-www-form-urlencoded"}

@@ -36,6 +36,10 @@ from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # run as a script (`python tests/soak.py`): the tests package beside it
+
+from tests.servers import free_port  # noqa: E402
+
 MB = 1024 * 1024
 
 PAGES = {
@@ -208,12 +212,6 @@ def slope_kb_per_min(samples: list[tuple[float, int]]) -> float:
 
 
 # --- the run ------------------------------------------------------------------------------
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 def wait_ready(port: int, proc: subprocess.Popen, deadline: float) -> None:
     while time.monotonic() < deadline:

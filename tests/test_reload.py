@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.test_server import Proc, call, dev_server_args, free_port, running
+
+from tests.servers import Proc, call, dev_server_args, free_port, running
 
 _TICK = itertools.count(1)
 

@@ -3,37 +3,31 @@
 The dev server (`python -m nextapi serve`), gunicorn with two workers and
 waitress each serve the seed sample plus a few extra routes. Every process is
 started on a free port, waited for with a deadline and always stopped (by pid,
-then its process group if it will not go).
+then its process group if it will not go): tests/servers.py does that.
 """
 from __future__ import annotations
 
 import http.client
 import json
-import os
 import shutil
 import signal
 import socket
 import subprocess
 import sys
 import textwrap
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 from urllib.parse import quote
 from urllib.request import urlopen
 
 import pytest
 
 from nextapi.server import format_access
+from tests.helpers import ROOT, SEED
+from tests.servers import (HTTP_TIMEOUT, SERVERS, STOP_TIMEOUT, Proc, call, child_env, dev_server_args, free_port,
+                           running, server_args)
 
-ROOT = Path(__file__).resolve().parent.parent
-SEED = ROOT / "samples" / "comments" / "pages"
 COMMENTS = json.loads((SEED / "api" / "comments.json").read_text())
-START_TIMEOUT = 20.0  # seconds for a server to accept connections
-STOP_TIMEOUT = 10.0
-HTTP_TIMEOUT = 5.0  # per socket operation; the stream route waits up to 20 s, so a buffering server fails
 
 EXTRA_ROUTES = {
     "api/echo.py": '''
@@ -64,96 +58,6 @@ EXTRA_ROUTES = {
 }
 
 
-# -- processes ------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def child_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("PORT", "NEXTAPI_PAGES", "NO_COLOR")}
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
-    env.update(extra)
-    return env
-
-
-class Proc:
-    """A server process: its port, its output (in files, so a full pipe never blocks it)."""
-
-    def __init__(self, args: list[str], port: int, logs: Path, *, cwd: Path = ROOT,
-                 env: dict[str, str] | None = None) -> None:
-        self.port = port
-        logs.mkdir(parents=True, exist_ok=True)
-        self._out_path, self._err_path = logs / "stdout.txt", logs / "stderr.txt"
-        with open(self._out_path, "wb") as out, open(self._err_path, "wb") as err:
-            self.proc = subprocess.Popen(args, cwd=cwd, env=env or child_env(), stdout=out, stderr=err,
-                                         stdin=subprocess.DEVNULL, start_new_session=True)
-
-    @property
-    def stdout(self) -> str:
-        return self._out_path.read_text(errors="replace")
-
-    @property
-    def stderr(self) -> str:
-        return self._err_path.read_text(errors="replace")
-
-    def wait_ready(self) -> None:
-        deadline = time.monotonic() + START_TIMEOUT
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise AssertionError(f"server exited with {self.proc.returncode}:\n{self.stdout}\n{self.stderr}")
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
-                return
-            except OSError:
-                time.sleep(0.05)
-        raise AssertionError(f"server did not listen within {START_TIMEOUT} s:\n{self.stderr}")
-
-    def wait_output(self, text: str, timeout: float = 5.0) -> str:
-        deadline = time.monotonic() + timeout
-        while text not in self.stdout and time.monotonic() < deadline:
-            time.sleep(0.02)
-        out = self.stdout
-        assert text in out, out
-        return out
-
-    def stop(self, sig: int = signal.SIGINT) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)  # its own session: only what it started
-                self.proc.wait(STOP_TIMEOUT)
-        return self.proc.returncode
-
-
-@contextmanager
-def running(args: list[str], port: int, logs: Path, **kwargs: Any) -> Iterator[Proc]:
-    proc = Proc(args, port, logs, **kwargs)
-    try:
-        proc.wait_ready()
-        yield proc
-    finally:
-        proc.stop()
-
-
-def dev_server_args(pages: Path | str, port: int, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "nextapi", "serve", str(pages), "--port", str(port), *extra]
-
-
-def call(port: int, method: str, path: str, body: Any = None,
-         headers: dict[str, str] | None = None) -> tuple[int, http.client.HTTPMessage, bytes]:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=HTTP_TIMEOUT)
-    try:
-        conn.request(method, path, body=body, headers=headers or {})
-        resp = conn.getresponse()
-        return resp.status, resp.headers, resp.read()
-    finally:
-        conn.close()
-
-
 def make_tree(base: Path) -> Path:
     """A copy of the seed sample plus the extra routes; returns the pages folder."""
     pages = base / "pages"
@@ -164,9 +68,6 @@ def make_tree(base: Path) -> Path:
 
 
 # -- the three servers, one process each for the whole module ------------------
-SERVERS = ("dev", "gunicorn", "waitress")
-
-
 @pytest.fixture(scope="module")
 def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_tree(tmp_path_factory.mktemp("tree"))
@@ -176,17 +77,9 @@ def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def server(request: pytest.FixtureRequest, tree: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proc]:
     kind, port = request.param, free_port()
     logs = tmp_path_factory.mktemp(f"logs-{kind}")
-    if kind == "dev":
-        args, cwd = dev_server_args(tree, port), ROOT
-    elif kind == "gunicorn":
-        pytest.importorskip("gunicorn")
-        args = [sys.executable, "-m", "gunicorn", "-w", "2", "-b", f"127.0.0.1:{port}",
-                "--graceful-timeout", "2", f"nextapi:App({str(tree)!r})"]
-        cwd = ROOT
-    else:
-        pytest.importorskip("waitress")
-        # nextapi.wsgi:app with its default NEXTAPI_PAGES, `pages` in the working directory.
-        args, cwd = [sys.executable, "-m", "waitress", f"--listen=127.0.0.1:{port}", "nextapi.wsgi:app"], tree.parent
+    if kind != "dev":
+        pytest.importorskip(kind)
+    args, cwd = server_args(kind, tree, port)
     with running(args, port, logs, cwd=cwd) as proc:
         proc.kind = kind  # type: ignore[attr-defined]
         yield proc

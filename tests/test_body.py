@@ -1,6 +1,5 @@
-"""parse_size, read_body and parse_body (R13, R23, R24)."""
+"""read_body and parse_body (R23, R24); parse_size, R13's sizes, is in test_config.py."""
 import io
-import re
 from wsgiref.validate import InputWrapper
 
 import pytest
@@ -8,49 +7,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nextapi.body import CHUNK, check_length, parse_body, read_body
-from nextapi.config import parse_size
 from nextapi.errors import HTTPError
 from nextapi.query import parse_query
 
 KB, MB = 1024, 1024 * 1024
-
-
-# --- parse_size -------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    "value, expected",
-    [
-        (0, 0),
-        (1024, 1024),
-        ("100b", 100),
-        ("500kb", 500 * KB),
-        ("1mb", MB),
-        ("5MB", 5 * MB),
-        ("1Mb", MB),
-        ("1.5mb", 1536 * KB),
-        ("0.5kb", 512),
-        ("1.5b", 1),  # floored, like the npm bytes package
-        ("1gb", 1024 * MB),
-        ("1tb", 1 << 40),
-        (" 1 mb ", MB),
-        ("1\tkb", KB),
-        ("2048", 2048),
-        ("007kb", 7 * KB),
-    ],
-)
-def test_parse_size(value, expected):
-    assert parse_size(value) == expected
-
-
-@pytest.mark.parametrize(
-    "value",
-    [True, False, -1, 1.5, None, [], "", " ", "mb", "1 xb", "1m", "-1mb", "+1mb",
-     "1.mb", ".5mb", "1,5mb", "1e3", "\u0661mb", "1mbb", "1 m b", "abc", "1_000"],
-)
-def test_parse_size_rejects(value):
-    with pytest.raises(ValueError, match=re.escape(repr(value))):
-        parse_size(value)
 
 
 # --- read_body ---------------------------------------------------------------

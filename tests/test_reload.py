@@ -4,6 +4,10 @@ One `python -m nextapi serve` process for the module; each test owns its own
 files. File systems keep mtimes at a coarse tick (a few ms, a second on some),
 so every change is followed by an explicit, always-new mtime (`bump`) on the
 file and on its folder: the server must see each edit, not win a race.
+
+The same reloader in process (R12), at the end: `App(dev=True)` through the
+test client imports on first use, re-imports a changed file, and answers a
+broken file or a conflict added while serving with a 500 while the rest work.
 """
 from __future__ import annotations
 
@@ -19,6 +23,8 @@ from typing import Any
 
 import pytest
 
+from nextapi import App
+from tests.helpers import write_tree
 from tests.servers import Proc, call, dev_server_args, free_port, running
 
 _TICK = itertools.count(1)
@@ -185,3 +191,47 @@ def test_errors_are_logged_with_the_file_and_the_server_keeps_running(dev: Proc,
     dev.wait_output("GET /api/logged 500 ")
     assert "RuntimeError: boom" in dev.stderr
     assert dev.proc.poll() is None
+
+
+# R12, R50 in process: App(dev=True) through the test client, no server --------
+def test_dev_mode_imports_on_first_use_and_reimports_changed_files(tmp_path):
+    import os
+    import time
+
+    from nextapi.testing import Client
+    marker = tmp_path / "imported.txt"
+    pages = write_tree(tmp_path, {"api/x.py": f"open({str(marker)!r}, 'w').close()\ndef get(req, res):\n    return 'v1'\n"})
+    client = Client(App(pages, dev=True))
+    assert not marker.exists()
+    assert client.get("/api/x").text == "v1"
+    assert marker.exists()
+    path = pages / "api" / "x.py"
+    path.write_text("def get(req, res):\n    return 'v2'\n")
+    later = time.time() + 5
+    os.utime(path, (later, later))
+    assert client.get("/api/x").text == "v2"
+
+
+def test_dev_mode_broken_file_is_500_naming_file_and_line_while_others_work(tmp_path):
+    from nextapi.testing import Client
+    pages = write_tree(tmp_path, {"api/ok.py": "def get(req, res):\n    return 'ok'\n",
+                                  "api/broken.py": "def get(req, res):\n    return (\n"})
+    client = Client(App(pages, dev=True))
+    resp = client.get("/api/broken")
+    assert resp.status == 500
+    assert "broken.py:" in resp.json()["error"]
+    assert "SyntaxError" in resp.json()["error"]
+    assert client.get("/api/ok").text == "ok"
+
+
+def test_dev_conflict_added_while_serving_is_a_500_naming_both_files(tmp_path):
+    from nextapi.testing import Client
+    pages = write_tree(tmp_path, {"api/[id].py": "def get(req, res):\n    return req.query\n"})
+    client = Client(App(pages, dev=True))
+    assert client.get("/api/1").json() == {"id": "1"}
+    (pages / "api" / "[slug].py").write_text("def get(req, res):\n    return 'x'\n")
+    resp = client.get("/api/1")
+    assert resp.status == 500
+    assert "[id].py" in resp.json()["error"] and "[slug].py" in resp.json()["error"]
+    (pages / "api" / "[slug].py").unlink()
+    assert client.get("/api/1").json() == {"id": "1"}

@@ -655,6 +655,57 @@ def test_dev_does_not_warn_when_a_response_was_sent(make_client, caplog):
     assert not [m for m in warnings_of(caplog) if "without sending" in m]
 
 
+@pytest.mark.parametrize("value, ctype, body", [
+    ("{'ok': True}", "application/json; charset=utf-8", b'{"ok":true}'),
+    ("[1, 2]", "application/json; charset=utf-8", b"[1,2]"),
+    ("'hi'", "text/plain; charset=utf-8", b"hi"),
+    ("b'raw'", "application/octet-stream", b"raw"),
+    ("42", "application/json; charset=utf-8", b"42"),
+])
+def test_returned_values_are_sent(make_client, value, ctype, body):
+    client = make_client({"api/r.py": f"def handler(req, res):\n    return {value}\n"})
+    resp = client.get("/api/r")
+    assert (resp.status, resp.headers["Content-Type"], resp.content) == (200, ctype, body)
+
+
+def test_a_value_returned_after_res_send_is_not_sent(make_client):
+    client = make_client({"api/r.py": "def handler(req, res):\n    res.send('sent')\n    return {'ignored': 1}\n"})
+    assert client.get("/api/r").text == "sent"
+
+
+def test_returning_none_without_sending_finishes_with_current_status(make_client, caplog):
+    client = make_client({"api/r.py": "def handler(req, res):\n    res.status(202)\n"})
+    resp = client.get("/api/r")
+    assert (resp.status, resp.content) == (202, b"")
+    assert "API resolved without sending a response" not in caplog.text  # only in dev
+
+
+def test_dev_warns_when_resolved_without_a_response(make_client, caplog):
+    client = make_client({"api/r.py": "def handler(req, res):\n    pass\n",
+                          "api/ext.py": "config = {'external_resolver': True}\ndef handler(req, res):\n    pass\n"},
+                         dev=True)
+    assert client.get("/api/r").status == 200
+    assert "API resolved without sending a response for /api/r" in caplog.text
+    caplog.clear()
+    client.get("/api/ext")
+    assert "API resolved without sending a response" not in caplog.text
+
+
+def test_returning_res_itself_is_not_a_value_to_send(make_client):
+    client = make_client({"api/r.py": "def handler(req, res):\n    return res.status(201)\n"})
+    resp = client.get("/api/r")
+    assert (resp.status, resp.content) == (201, b"")
+
+
+def test_returning_a_set_sends_an_array_and_an_object_is_a_500_naming_the_type(make_client):
+    client = make_client({"api/r.py": "def handler(req, res):\n    return {3} if req.query.get('s') else object()\n"},
+                         raise_server_exceptions=False)
+    assert client.get("/api/r?s=1").json() == [3]  # R31: sets and tuples are arrays
+    resp = client.get("/api/r")
+    assert resp.status == 500
+    assert "object" in resp.json()["error"]
+
+
 # --- R31 (amended): the JSON types res.json sends, and always valid UTF-8 ------------------
 
 TYPES = '''

@@ -1,0 +1,123 @@
+"""The App dispatches a request to its handler module (R10): handler() or method functions,
+405 with Allow, HEAD and OPTIONS, a module's `methods = [...]`, and the method decided before
+any body limit.
+"""
+from __future__ import annotations
+
+import pytest
+
+METHOD_FUNCS = """
+def get(req, res):
+    res.json({"method": req.method})
+
+def post(req, res):
+    res.status(201).json({"created": req.body})
+"""
+
+
+# R10 ----------------------------------------------------------------------
+def test_handler_gets_every_method(make_client):
+    client = make_client({"api/any.py": "def handler(req, res):\n    res.send(req.method)\n"})
+    for method in ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"):
+        resp = client.request(method, "/api/any")
+        assert (resp.status, resp.text) == (200, method)
+
+
+def test_method_functions_dispatch_by_method(make_client):
+    client = make_client({"api/items.py": METHOD_FUNCS})
+    assert client.get("/api/items").json() == {"method": "GET"}
+    resp = client.post("/api/items", json={"a": 1})
+    assert (resp.status, resp.json()) == (201, {"created": {"a": 1}})
+
+
+def test_undefined_method_is_405_with_allow(make_client):
+    client = make_client({"api/items.py": METHOD_FUNCS})
+    resp = client.delete("/api/items")
+    assert resp.status == 405
+    assert resp.headers["Allow"] == "GET, HEAD, OPTIONS, POST"
+    assert resp.json() == {"error": "Method Not Allowed"}
+    assert resp.headers["Content-Type"] == "application/json; charset=utf-8"
+    assert client.request("TRACE", "/api/items").status == 405
+
+
+def test_head_falls_back_to_get_without_a_body(make_client):
+    client = make_client({"api/items.py": "def get(req, res):\n    res.json({'items': [1, 2, 3]})\n"})
+    get = client.get("/api/items")
+    head = client.head("/api/items")
+    assert head.status == 200
+    assert head.content == b""
+    assert head.headers["Content-Length"] == get.headers["Content-Length"]
+    assert head.headers["ETag"] == get.headers["ETag"]
+    assert head.headers["Content-Type"] == "application/json; charset=utf-8"
+
+
+def test_head_on_a_handler_module_runs_it_and_drops_the_body(make_client):
+    client = make_client({"api/h.py": "def handler(req, res):\n    res.send('x' * 10)\n"})
+    resp = client.head("/api/h")
+    assert (resp.status, resp.content, resp.headers["Content-Length"]) == (200, b"", "10")
+
+
+def test_options_answers_204_with_allow(make_client):
+    client = make_client({"api/items.py": METHOD_FUNCS})
+    resp = client.options("/api/items")
+    assert resp.status == 204
+    assert resp.headers["Allow"] == "GET, HEAD, OPTIONS, POST"
+    assert resp.content == b""
+    assert "Content-Type" not in resp.headers
+
+
+def test_own_options_and_head_functions_are_used(make_client):
+    client = make_client({"api/c.py": """
+def get(req, res):
+    res.send("get")
+
+def head(req, res):
+    res.set_header("X-Head", "1").end()
+
+def options(req, res):
+    res.set_header("Access-Control-Allow-Origin", "*").status(200).send("opts")
+"""})
+    assert client.head("/api/c").headers["X-Head"] == "1"
+    resp = client.options("/api/c")
+    assert (resp.status, resp.text, resp.headers["Access-Control-Allow-Origin"]) == (200, "opts", "*")
+
+
+# R10 (amended): a handler module's `methods`, and the method decided before any body limit
+LIMITED = "methods = ['GET', 'post']\ndef handler(req, res):\n    return {'m': req.method}\n"
+
+
+def test_handler_module_methods_limit_what_it_answers(make_client):
+    client = make_client({"api/l.py": LIMITED})
+    assert client.get("/api/l").json() == {"m": "GET"}
+    assert client.post("/api/l").json() == {"m": "POST"}
+    head = client.head("/api/l")  # HEAD comes with GET
+    assert (head.status, head.content) == (200, b"")
+    for method in ("PUT", "PATCH", "DELETE"):
+        resp = client.request(method, "/api/l")
+        assert (resp.status, resp.json(), resp.headers["Allow"]) == (
+            405, {"error": "Method Not Allowed"}, "GET, HEAD, OPTIONS, POST")
+    opt = client.options("/api/l")  # not listed: answered for it
+    assert (opt.status, opt.headers["Allow"], opt.content) == (204, "GET, HEAD, OPTIONS, POST", b"")
+
+
+def test_listed_options_reaches_the_handler(make_client):
+    client = make_client({"api/o.py": "methods = ['OPTIONS', 'PUT']\ndef handler(req, res):\n"
+                                      "    return {'m': req.method}\n"})
+    assert client.options("/api/o").json() == {"m": "OPTIONS"}
+    assert client.get("/api/o").headers["Allow"] == "OPTIONS, PUT"
+
+
+@pytest.mark.parametrize("files, path", [
+    ({"api/g.py": "def get(req, res):\n    return 1\n"}, "/api/g"),
+    ({"api/l.py": LIMITED}, "/api/l"),
+])
+def test_a_2mb_put_to_a_route_without_put_is_405_not_413(make_client, files, path):
+    resp = make_client(files).put(path, body=b"x" * (2 << 20), headers={"content-type": "application/json"})
+    assert resp.status == 405 and "PUT" not in resp.headers["Allow"]
+
+
+def test_unterminated_chunked_input_is_411_before_the_handler(make_client):
+    client = make_client({"api/c.py": "def post(req, res):\n    raise AssertionError('ran')\n"})
+    resp = client.post("/api/c", body=b"{}", headers={"transfer-encoding": "chunked"},
+                       environ={"CONTENT_LENGTH": ""})
+    assert (resp.status, resp.json()) == (411, {"error": "Length Required"})

@@ -18,7 +18,7 @@ from .body import check_length, unframed_chunked
 from .errors import BuildError, HTTPError, LoadError
 from .frontend import Frontend, build_frontend
 from .limits import DEFAULT_LIMITS, Limits
-from .loader import Target, load_middleware, load_target
+from .loader import Target, install_package, load_middleware, load_target
 from .middleware import middleware_files, run_chain
 from .reload import Reloader
 from .request import Request
@@ -68,6 +68,7 @@ class App:
         project = os.path.dirname(self.pages_dir)
         if project not in sys.path:  # R11: handlers can `import lib.db`
             sys.path.insert(0, project)
+        install_package(self.pages_dir)  # R11: `from ._db import connect` inside the pages tree
         self.public_dir = os.path.join(project, "public")  # R60: public/ beside the pages folder
         self._loaded: dict[Route, Loaded] = {}
         # The resolver is picked once: a production request never stats a file.
@@ -90,12 +91,12 @@ class App:
             middleware: dict[str, Middleware] = {}
             for path in sorted({p for chain in files.values() for p in chain}):
                 try:
-                    middleware[path] = load_middleware(path)
+                    middleware[path] = load_middleware(path, self.pages_dir)
                 except LoadError as exc:
                     _collect(exc, problems)
             for route in routes:
                 try:
-                    target = load_target(route.file)
+                    target = load_target(route.file, self.pages_dir)
                 except LoadError as exc:
                     _collect(exc, problems)
                     continue

@@ -35,20 +35,57 @@ class Target:
     module: ModuleType
 
 
-def module_name(path: str) -> str:
-    digest = hashlib.sha1(os.path.abspath(path).encode("utf-8", "surrogatepass")).hexdigest()[:12]
-    stem = re.sub(r"\W", "_", os.path.basename(path)[:-3]) or "_"
-    return f"_nextapi_{digest}_{stem}"
+def install_package(pages_dir: str) -> None:
+    """Make the pages folder the importable package named after it (R11), so relative
+    imports inside it (`from ._db import connect`) find their files.
+
+    The package is made explicitly, with this folder as its one path entry: the
+    pages folder of another project seen earlier in this process (two test
+    suites' `pages/`, say) is dropped from sys.modules with everything under it.
+    """
+    name = os.path.basename(pages_dir)
+    existing = sys.modules.get(name)
+    if existing is not None and list(getattr(existing, "__path__", ())) == [pages_dir]:
+        return
+    for key in [k for k in sys.modules if k == name or k.startswith(name + ".")]:
+        del sys.modules[key]
+    package = ModuleType(name, f"the pages folder {pages_dir} (nextapi)")
+    package.__path__ = [pages_dir]
+    package.__package__ = name
+    package.__file__ = None
+    sys.modules[name] = package
 
 
-def import_file(path: str) -> ModuleType:
+def module_name(path: str, pages_dir: str | None = None) -> str:
+    """`pages/api/comments/[id].py` -> `pages.api.comments.[id]` (R11): the folder's dotted path
+    from the project folder, then the stem, so `logging.getLogger(__name__)` reads well.
+
+    A route file beside a folder of its name (`comments.py` and `comments/`) is
+    `pages.api.comments.py`: the folder keeps the package name. Outside a pages
+    folder (or a name with a dot in a folder) the name is made unique from the path.
+    """
+    rel = os.path.relpath(path, pages_dir) if pages_dir else ""
+    parts = rel[:-3].split(os.sep) if rel.endswith(".py") else []
+    if not parts or rel.startswith("..") or any("." in p for p in parts):
+        digest = hashlib.sha1(os.path.abspath(path).encode("utf-8", "surrogatepass")).hexdigest()[:12]
+        stem = re.sub(r"\W", "_", os.path.basename(path)[:-3]) or "_"
+        return f"_nextapi_{digest}_{stem}"
+    name = ".".join([os.path.basename(pages_dir or ""), *parts])
+    if os.path.isdir(path[:-3]):
+        name += ".py"
+    return name
+
+
+def import_file(path: str, pages_dir: str | None = None) -> ModuleType:
     """Execute the file as a fresh module; re-importing replaces the old one."""
-    name = module_name(path)
+    name = module_name(path, pages_dir)
     try:
         spec = importlib.util.spec_from_file_location(name, path)
         if spec is None or spec.loader is None:
             raise LoadError(path, None, "cannot be imported")
         module = importlib.util.module_from_spec(spec)
+        if name.endswith(".py"):  # not a child of the folder of its name: its package is its own folder
+            module.__package__ = name[:-3].rpartition(".")[0]
         sys.modules[name] = module
         spec.loader.exec_module(module)
     except LoadError:
@@ -86,9 +123,9 @@ def _declared_methods(module: ModuleType, path: str) -> frozenset[str] | None:
     return frozenset(declared)
 
 
-def load_target(path: str) -> Target:
+def load_target(path: str, pages_dir: str | None = None) -> Target:
     """Import a handler file and check it defines handler() or method functions (R10)."""
-    module = import_file(path)
+    module = import_file(path, pages_dir)
     handler = getattr(module, "handler", None)
     methods = {m: fn for m in METHODS if callable(fn := getattr(module, m.lower(), None))}
     if handler is not None and not callable(handler):
@@ -112,9 +149,9 @@ def load_target(path: str) -> Target:
     )
 
 
-def load_middleware(path: str) -> Middleware:
+def load_middleware(path: str, pages_dir: str | None = None) -> Middleware:
     """Import a `_middleware.py` and return its middleware(req, res, next) (R15)."""
-    module = import_file(path)
+    module = import_file(path, pages_dir)
     fn = getattr(module, "middleware", None)
     if not callable(fn):
         raise LoadError(path, None, "a _middleware.py must define middleware(req, res, next)")

@@ -53,11 +53,12 @@ class Reloader:
 
     def load(self, route: Route) -> tuple[Target, tuple[Middleware, ...]]:
         """The route's module and middleware, re-imported when their file changed since last use."""
-        target = self._load(self._targets, route.file, load_target)
+        pages = self._app.pages_dir
+        target = self._load(self._targets, route.file, lambda path: load_target(path, pages))
         files = self._chains.get(route)
         if files is None:
             files = self._chains[route] = middleware_files(self._app.pages_dir, route.rel)
-        return target, tuple(self._load(self._middleware, path, load_middleware) for path in files)
+        return target, tuple(self._load(self._middleware, path, lambda p: load_middleware(p, pages)) for path in files)
 
     def _load(self, cache: dict[str, tuple[FileStamp, T]], path: str, load: Callable[[str], T]) -> T:
         try:

@@ -3,6 +3,9 @@ from __future__ import annotations
 
 import textwrap
 from pathlib import Path
+from typing import Any, Callable
+
+from nextapi.errors import HTTPError
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "samples" / "comments" / "pages"
@@ -17,3 +20,20 @@ def write_tree(base: Path, files: dict[str, str]) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(textwrap.dedent(source), encoding="utf-8")
     return pages
+
+
+def only_4xx(fn: Callable[..., Any], *args: Any, **kw: Any) -> Any:
+    """fn(*args, **kw), or the HTTPError it raised, which must be a 4xx."""
+    try:
+        return fn(*args, **kw)
+    except HTTPError as exc:
+        assert 400 <= exc.status < 500, exc
+        return exc
+
+
+def grouped(pairs: list[tuple[str, str]]) -> dict[str, Any]:
+    """Pairs as nextapi gives them back: a repeated key becomes a list, in order (R21)."""
+    out: dict[str, Any] = {}
+    for k, v in pairs:
+        out[k] = [*out[k], v] if isinstance(out.get(k), list) else [out[k], v] if k in out else v
+    return out

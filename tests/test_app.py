@@ -1,10 +1,19 @@
 """The App dispatches a request to its handler module (R10): handler() or method functions,
 405 with Allow, HEAD and OPTIONS, a module's `methods = [...]`, and the method decided before
-any body limit.
+any body limit; and whatever a request holds, the App never answers it with a 500 (a property).
 """
 from __future__ import annotations
 
+import io
+from wsgiref.validate import validator
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from nextapi import App
+from tests.helpers import write_tree
+from tests.strategies import LATIN1, SOME
 
 METHOD_FUNCS = """
 def get(req, res):
@@ -121,3 +130,48 @@ def test_unterminated_chunked_input_is_411_before_the_handler(make_client):
     resp = client.post("/api/c", body=b"{}", headers={"transfer-encoding": "chunked"},
                        environ={"CONTENT_LENGTH": ""})
     assert (resp.status, resp.json()) == (411, {"error": "Length Required"})
+
+
+# --- properties (Hypothesis, issue 5); their strategies are in tests/strategies.py ---------------
+
+
+@pytest.fixture(scope="module")
+def fuzz_app(tmp_path_factory):
+    pages = write_tree(tmp_path_factory.mktemp("props"), {
+        "api/echo.py": """
+            def handler(req, res):
+                return {"q": len(req.query), "c": len(req.cookies), "b": type(req.body).__name__,
+                        "f": len(req.files)}
+        """,
+        "api/items/[id].py": "def get(req, res):\n    return {'id': req.query['id']}\n",
+        "api/files/[...path].py": "def get(req, res):\n    return {'n': len(req.query['path'])}\n",
+    })
+    return validator(App(pages))
+
+
+@SOME
+@given(st.sampled_from(["/api/echo", "/api/items/", "/api/files/", "/", "/api/"]), LATIN1, LATIN1, LATIN1,
+       st.binary(max_size=200), st.sampled_from(["application/json", "multipart/form-data; boundary=B",
+                                                 "application/x-www-form-urlencoded", "text/plain"]),
+       st.sampled_from(["GET", "POST", "HEAD", "OPTIONS"]))
+def test_app_never_answers_500(fuzz_app, prefix, path, qs, cookie, body, ctype, method):
+    started: list[str] = []
+
+    def start_response(status, headers, exc_info=None):
+        started.append(status)
+        return lambda data: None
+
+    env = {
+        "REQUEST_METHOD": method, "SCRIPT_NAME": "", "PATH_INFO": prefix + path, "QUERY_STRING": qs,
+        "SERVER_NAME": "t", "SERVER_PORT": "80", "SERVER_PROTOCOL": "HTTP/1.1", "HTTP_COOKIE": cookie,
+        "CONTENT_TYPE": ctype, "CONTENT_LENGTH": str(len(body)), "wsgi.version": (1, 0),
+        "wsgi.url_scheme": "http", "wsgi.input": io.BytesIO(body), "wsgi.errors": io.StringIO(),
+        "wsgi.multithread": False, "wsgi.multiprocess": False, "wsgi.run_once": False,
+    }
+    result = fuzz_app(env, start_response)
+    try:
+        b"".join(result)
+    finally:
+        result.close()
+    assert int(started[0][:3]) < 500, (started, env["PATH_INFO"])
+    assert "nextapi.exception" not in env

@@ -1,14 +1,18 @@
 """read_body and parse_body (R23, R24); parse_size, R13's sizes, is in test_config.py."""
 import io
+import json
+from typing import Any
 from wsgiref.validate import InputWrapper
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from nextapi.body import CHUNK, check_length, parse_body, read_body
 from nextapi.errors import HTTPError
 from nextapi.query import parse_query
+from tests.helpers import only_4xx
+from tests.strategies import CONTENT_TYPES, FEW, JSON_VALUES, NASTY_BYTES
 
 KB, MB = 1024, 1024 * 1024
 
@@ -360,16 +364,6 @@ def test_parse_other_is_bytes(raw, content_type):
     assert parse_body(raw, content_type) == raw
 
 
-CONTENT_TYPES = st.one_of(
-    st.sampled_from(
-        [None, "", "application/json", "application/ld+json", "application/x+json",
-         "application/x-www-form-urlencoded", "text/plain", "text/plain; charset=latin-1",
-         "text/plain; charset=nope", "multipart/form-data; boundary=x", "image/png"]
-    ),
-    st.text(),
-)
-
-
 @settings(max_examples=200, deadline=None)
 @given(st.binary(), CONTENT_TYPES)
 def test_parse_body_raises_only_400(raw, content_type):
@@ -386,3 +380,59 @@ def test_parse_json_like_text_raises_only_400(text):
         parse_body(text.encode(), "application/json")
     except HTTPError as exc:
         assert (exc.status, exc.message) == (400, "Invalid JSON")
+
+
+# --- properties (Hypothesis, issue 5); their strategies are in tests/strategies.py ---------------
+
+
+@FEW
+@given(NASTY_BYTES, CONTENT_TYPES, st.integers(1, 80))
+def test_body_parse_never_raises_but_4xx(raw, ctype, depth):
+    only_4xx(parse_body, raw, ctype, max_fields=20, max_depth=depth)
+
+
+@FEW
+@given(JSON_VALUES)
+def test_json_round_trips(value):
+    raw = json.dumps(value, ensure_ascii=False).encode("utf-8", "surrogatepass")
+    assume(not any("\ud800" <= c <= "\udfff" for c in raw.decode("utf-8", "surrogatepass")))
+    assert parse_body(raw, "application/json") == value
+
+
+@FEW
+@given(st.integers(1, 90), st.integers(1, 90), st.sampled_from(["[", "{\"k\":"]))
+def test_json_depth_limit_is_exact(depth, limit, opener):
+    closer = "]" if opener == "[" else "}"
+    raw = (opener * depth + "1" + closer * depth).encode()
+    out = only_4xx(parse_body, raw, "application/json", max_depth=limit)
+    assert isinstance(out, HTTPError) == (depth > limit)
+
+
+class Trickle(io.RawIOBase):
+    """An input that returns fewer bytes than asked, as sockets do, and counts them."""
+
+    def __init__(self, data: bytes, step: int) -> None:
+        self.data, self.step, self.pos = data, step, 0
+
+    def read(self, size: int = -1) -> bytes:
+        n = min(self.step, size if size >= 0 else len(self.data))
+        chunk = self.data[self.pos:self.pos + n]
+        self.pos += len(chunk)
+        return chunk
+
+
+@FEW
+@given(st.binary(max_size=3000), st.integers(0, 3000), st.integers(1, 700), st.booleans())
+def test_read_body_never_past_the_limit(data, limit, step, chunked):
+    stream = Trickle(data, step)
+    env: dict[str, Any] = {"wsgi.input": stream}
+    if chunked:
+        env["wsgi.input_terminated"] = True
+    else:
+        env["CONTENT_LENGTH"] = str(len(data))
+    out = only_4xx(read_body, env, limit, "x")
+    if len(data) > limit:
+        assert isinstance(out, HTTPError) and out.status == 413
+        assert stream.pos <= (limit + 1 if chunked else 0)
+    else:
+        assert out == (data if data or not chunked else None)

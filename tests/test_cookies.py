@@ -1,18 +1,15 @@
 """parse_cookies: the Cookie header as browsers send it (R22)."""
+from urllib.parse import quote
+
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from nextapi.cookies import parse_cookies
+from tests.strategies import FEW, NASTY_TEXT, TOKEN
 
 FFFD = "\ufffd"
-# Any code point (lone surrogates too), with the characters that matter made common.
-ANY_TEXT = st.text(
-    st.one_of(
-        st.characters(exclude_categories=()),
-        st.sampled_from(list("%&=;+\" \\\t,\xa0\xc3\xa9\xff\ud800")),
-    )
-)
+ENCODE_URI_COMPONENT_SAFE = "-_.!~*'()"
 
 
 @pytest.mark.parametrize(
@@ -125,7 +122,7 @@ def test_non_string_input_gives_empty(header):
 
 
 @settings(max_examples=200, deadline=None)
-@given(ANY_TEXT)
+@given(NASTY_TEXT)
 def test_any_text_never_raises(header):
     result = parse_cookies(header)
     assert all(isinstance(k, str) and k and isinstance(v, str) for k, v in result.items())
@@ -135,3 +132,31 @@ def test_any_text_never_raises(header):
 @given(st.text(alphabet=' \t;=,"\\%AZaz09\xa0\xc3\xa9\xff+'))
 def test_cookie_alphabet_never_raises(header):
     assert isinstance(parse_cookies(header), dict)
+
+
+# --- properties (Hypothesis, issue 5); their strategies are in tests/strategies.py ---------------
+
+
+@FEW
+@given(st.one_of(NASTY_TEXT, st.binary()), st.integers(1, 200), st.integers(1, 20))
+def test_cookies_never_raise_and_respect_limits(header, max_length, max_count):
+    out = parse_cookies(header, max_length, max_count)
+    assert isinstance(out, dict) and len(out) <= max_count
+    assert all(isinstance(k, str) and isinstance(v, str) for k, v in out.items())
+
+
+@FEW
+@given(st.dictionaries(TOKEN, st.text(st.characters(exclude_categories=("Cs",)), max_size=20), max_size=8))
+def test_cookies_round_trip_what_set_cookie_encodes(jar):
+    # res.set_cookie encodes values as encodeURIComponent does; req.cookies decodes them.
+    header = "; ".join(f"{k}={quote(v, safe=ENCODE_URI_COMPONENT_SAFE)}" for k, v in jar.items())
+    assert parse_cookies(header) == jar
+
+
+@FEW
+@given(st.lists(st.tuples(TOKEN, st.text("abc;= \"\\", max_size=10)), max_size=6), TOKEN, st.text("xyz", max_size=5))
+def test_a_cookie_is_never_swallowed_by_a_quote_before_it(junk, name, value):
+    # Whatever comes before, a well-formed cookie after a ';' is read as itself (first one wins).
+    assume(all(k != name for k, _ in junk))
+    header = "; ".join(f"{k}={v}" for k, v in junk) + f"; {name}={value}"
+    assert parse_cookies(header).get(name) == value

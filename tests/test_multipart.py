@@ -2,15 +2,19 @@
 from __future__ import annotations
 
 import io
+from itertools import pairwise
 
 import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
 
 from nextapi import App
 from nextapi.errors import HTTPError
 from nextapi.limits import Limits
 from nextapi.multipart import MultipartParser, UploadFile, parse_multipart
 from nextapi.testing import Client
-from tests.helpers import write_tree
+from tests.helpers import grouped, only_4xx, write_tree
+from tests.strategies import BOUNDARY, FEW, FIELDS, FILES, NASTY_BYTES
 
 B = "XyZ-boundary"
 CT = f"multipart/form-data; boundary={B}"
@@ -321,3 +325,60 @@ def test_public_names():
     assert nextapi.Limits is Limits and nextapi.UploadFile is UploadFile
     with pytest.raises(ValueError):
         Limits(max_fields=0)
+
+
+# --- properties (Hypothesis, issue 5); their strategies are in tests/strategies.py ---------------
+
+
+def encode_form(boundary: str, fields, files) -> bytes:
+    out = []
+    for name, value in fields:
+        out.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'.encode()
+                   + value.encode() + b"\r\n")
+    for name, filename, data in files:
+        out.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="{filename}"\r\n'
+                   f"Content-Type: application/octet-stream\r\n\r\n".encode() + data + b"\r\n")
+    return b"".join(out) + f"--{boundary}--\r\n".encode()
+
+
+def chunked(data: bytes, cuts: list[int]) -> list[bytes]:
+    points = sorted({c % (len(data) + 1) for c in cuts} | {0, len(data)})
+    return [data[a:b] for a, b in pairwise(points)]
+
+
+@FEW
+@given(BOUNDARY, FIELDS, FILES, st.lists(st.integers(0, 10**6), max_size=12))
+def test_multipart_round_trips_however_it_is_cut(boundary, fields, files, cuts):
+    body = encode_form(boundary, fields, files)
+    delimiter = b"\r\n--" + boundary.encode()
+    for _, value in fields:
+        assume(delimiter not in b"\r\n" + value.encode() + b"\r\n")
+    for _, _, data in files:
+        assume(delimiter not in b"\r\n" + data + b"\r\n")
+    form, uploads = parse_multipart(chunked(body, cuts), f"multipart/form-data; boundary={boundary}")
+    assert form == grouped(fields)
+    got = {}
+    for name, value in uploads.items():
+        got[name] = [(u.filename, u.read()) for u in (value if isinstance(value, list) else [value])]
+    want: dict[str, list] = {}
+    for name, filename, data in files:
+        want.setdefault(name, []).append((filename, data))
+    assert got == want
+
+
+@FEW
+@given(NASTY_BYTES, st.lists(st.integers(0, 10**6), max_size=6), st.integers(1, 30))
+def test_multipart_arbitrary_bytes_only_4xx(body, cuts, max_fields):
+    limits = Limits(max_fields=max_fields, max_part_header_size=64, max_field_size=200)
+    for prefix in (b"", b"--B\r\n", b"--B\r\nContent-Disposition: form-data; name=a\r\n\r\n"):
+        only_4xx(parse_multipart, chunked(prefix + body, cuts), "multipart/form-data; boundary=B", limits)
+
+
+@FEW
+@given(BOUNDARY, FIELDS, FILES, st.data())
+def test_multipart_truncated_is_400(boundary, fields, files, data):
+    body = encode_form(boundary, fields, files)
+    # Cutting "\r\n" after the close delimiter leaves a whole form; cutting 3 bytes or more does not.
+    cut = data.draw(st.integers(3, len(body) - 1))
+    out = only_4xx(parse_multipart, [body[:-cut]], f"multipart/form-data; boundary={boundary}")
+    assert isinstance(out, HTTPError) and out.status == 400

@@ -1,20 +1,17 @@
 """parse_query / parse_query_bytes: URLSearchParams semantics (R21)."""
+import string
 from urllib.parse import urlencode
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from nextapi.errors import HTTPError
 from nextapi.query import parse_query, parse_query_bytes
+from tests.helpers import grouped, only_4xx
+from tests.strategies import FEW, NASTY_TEXT, PAIRS
 
 FFFD = "\ufffd"
-# Any code point (lone surrogates too), with the characters that matter made common.
-ANY_TEXT = st.text(
-    st.one_of(
-        st.characters(exclude_categories=()),
-        st.sampled_from(list("%&=;+\" \\\t,\xa0\xc3\xa9\xff\ud800")),
-    )
-)
 
 
 @pytest.mark.parametrize(
@@ -110,7 +107,7 @@ def test_values_are_fresh_lists_per_call():
 
 
 @settings(max_examples=200, deadline=None)
-@given(ANY_TEXT)
+@given(NASTY_TEXT)
 def test_any_text_never_raises(qs):
     result = parse_query(qs)
     for key, value in result.items():
@@ -130,3 +127,36 @@ def test_any_latin1_bytes_never_raise(raw):
 @given(st.dictionaries(st.text(), st.text()))
 def test_urlencode_round_trip(pairs):
     assert parse_query(urlencode(list(pairs.items()))) == pairs
+
+
+# --- properties (Hypothesis, issue 5); their strategies are in tests/strategies.py ---------------
+
+
+def no_surrogates(pairs: list[tuple[str, str]]) -> bool:
+    return all(not ("\ud800" <= c <= "\udfff") for kv in pairs for s in kv for c in s)
+
+
+@FEW
+@given(NASTY_TEXT, st.integers(1, 50))
+def test_query_never_raises_but_too_many_fields(qs, max_fields):
+    out = only_4xx(parse_query, qs, max_fields)
+    if isinstance(out, HTTPError):
+        assert out.status == 400 and len([p for p in qs.split("&") if p]) > max_fields
+    else:
+        assert sum(len(v) if isinstance(v, list) else 1 for v in out.values()) <= max_fields
+
+
+@FEW
+@given(PAIRS)
+def test_query_round_trips_urlencode(pairs):
+    assume(no_surrogates(pairs))
+    assume(all(k or v for k, v in pairs))  # urlencode writes "=" for an empty pair: that is a pair
+    encoded = urlencode(pairs)
+    assert parse_query(encoded) == grouped(pairs)
+    assert parse_query_bytes(encoded.encode()) == grouped(pairs)
+
+
+@FEW
+@given(st.text(string.printable))
+def test_query_fast_path_matches_the_byte_path(qs):
+    assert parse_query(qs) == parse_query_bytes(qs.encode("ascii"))

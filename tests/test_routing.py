@@ -1,11 +1,16 @@
 """The folder is the router (R1–R6), through real requests."""
 from __future__ import annotations
 
+import string
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from nextapi import App, BuildError
-from nextapi.routing import compile_routes, match, scan
+from nextapi.routing import STATIC, Route, compile_routes, match, parse_segment, scan
 from tests.helpers import write_tree
+from tests.strategies import FEW, SEGMENT
 
 ECHO = """
 def handler(req, res):
@@ -228,3 +233,63 @@ def test_empty_segments_are_not_parameters(make_client):
     assert client.get("/api/p//").status == 308
     assert client.get("/api//p/1").status == 404
     assert client.get("/api/c/a//b").status == 404
+
+
+# --- properties (Hypothesis, issue 5); their strategies are in tests/strategies.py ---------------
+
+
+ROUTE_FILES = [
+    "api/index", "api/users", "api/users/[id]", "api/users/[id]/posts", "api/users/me",
+    "api/[org]/settings", "api/docs/[...slug]", "api/shop/[[...path]]", "api/a/b/c",
+]
+
+
+def synthetic_routes() -> list[Route]:
+    routes = []
+    for rel in ROUTE_FILES:
+        parts = rel.split("/")
+        if parts[-1] == "index":
+            parts.pop()
+        routes.append(Route(f"/x/{rel}.py", rel + ".py", tuple(parse_segment(p, rel) for p in parts)))
+    return routes
+
+
+ROUTES = synthetic_routes()
+TRIE = compile_routes(ROUTES)
+
+
+@FEW
+@given(st.lists(SEGMENT, max_size=8))
+def test_router_match_is_consistent(segs):
+    found = match(TRIE, segs)
+    if found is None:
+        return
+    route, params = found
+    rebuilt: list[str] = []
+    for seg in route.segments:
+        if seg.kind == STATIC:
+            rebuilt.append(seg.name)
+        elif seg.name in params:
+            value = params[seg.name]
+            rebuilt.extend(value if isinstance(value, list) else [value])
+    assert rebuilt == segs, (route.pattern, params)
+    assert all(v for v in params.values())  # never an empty parameter
+
+
+@FEW
+@given(st.sampled_from(ROUTES), st.lists(st.text(string.ascii_letters + string.digits + "-_~", min_size=1,
+                                                  max_size=6), min_size=1, max_size=4))
+def test_router_finds_each_route_from_its_pattern(route, values):
+    segs, it = [], iter(values * 3)
+    for seg in route.segments:
+        if seg.kind == STATIC:
+            segs.append(seg.name)
+        elif seg.kind == 1:
+            segs.append(next(it))
+        else:
+            segs.extend(values)
+    found = match(TRIE, segs)
+    assert found is not None
+    # Static segments win (R4): a value that spells a static name may pick a more specific route.
+    if found[0] is not route:
+        assert any(v in {"me", "users", "settings", "docs", "shop", "a", "b", "c", "posts"} for v in values)

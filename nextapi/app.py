@@ -8,7 +8,7 @@ import logging
 import os
 import sys
 import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
@@ -16,6 +16,7 @@ from ._http import EXCEPTION_KEY
 from ._types import Environ, Middleware, Result, StartResponse
 from .body import check_length, unframed_chunked
 from .errors import BuildError, HTTPError, LoadError
+from .eventloop import isawaitable, run
 from .frontend import Frontend, build_frontend
 from .limits import DEFAULT_LIMITS, Limits
 from .loader import Target, install_package, load_middleware, load_target
@@ -165,8 +166,8 @@ class App:
         try:
             if chain:
                 run_chain(chain, functools.partial(_dispatch, target), req, res)
-            else:
-                _dispatch(target, req, res)  # PERF: no closure when no middleware wraps the route
+            elif isawaitable(result := _dispatch(target, req, res)):  # PERF: no closure without middleware
+                run(result)
             if not res.finished and self.dev and not config.external_resolver:
                 logger.warning("API resolved without sending a response for %s, "
                                "this may result in stalled requests.", path)
@@ -223,6 +224,18 @@ def _dispatch(target: Target, req: Request, res: Response) -> Any:
         raise HTTPError(411, "Length Required")  # a body we cannot read: never dropped silently
     res._before_handler = dict(res._headers)  # R41: the headers a 500 keeps
     result = fn(req, res)
+    if isawaitable(result):  # `async def`, or a sync function returning an awaitable (R80, R82)
+        return _settle(result, res)
+    if result is not None and result is not res and not res.finished:
+        res.send(result)
+    return result
+
+
+async def _settle(awaitable: Awaitable[Any], res: Response) -> Any:
+    """Await an async handler, then send what it returned, as for a sync one (R14, R80)."""
+    result = await awaitable
+    while isawaitable(result):
+        result = await result
     if result is not None and result is not res and not res.finished:
         res.send(result)
     return result

@@ -7,11 +7,13 @@ handler` need nothing from us: they wrap the handler before we ever see it.
 """
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from ._types import Handler, Middleware
+from .eventloop import is_async, isawaitable, run
 from .routing import within
 
 if TYPE_CHECKING:
@@ -35,13 +37,39 @@ def middleware_files(pages_dir: str, route_rel: str) -> tuple[str, ...]:
 
 
 def run_chain(chain: Sequence[Middleware], final: Handler, req: Request, res: Response) -> Any:
-    """Call each middleware with a `next` that runs the rest, then `final`."""
-    if not chain:
-        return final(req, res)  # PERF: no closures for the common case
+    """Call each middleware with a `next` that runs the rest, then `final` (R15, R80).
 
-    def step(i: int) -> Any:
-        if i == len(chain):
-            return final(req, res)
-        return chain[i](req, res, lambda: step(i + 1))
+    Sync and `async def` middleware mix: a sync one's `next()` runs the rest
+    and returns the handler's result, async parts included; an async one gets
+    a `next()` to await. From a sync caller, an async middleware runs on the
+    thread's event loop; inside it, a sync middleware runs in a worker thread
+    whose `next()` hands the rest back to the loop.
+    """
+    return _step(chain, 0, final, req, res)
 
-    return step(0)
+
+def _step(chain: Sequence[Middleware], i: int, final: Handler, req: Request, res: Response) -> Any:
+    if i == len(chain):
+        result = final(req, res)
+    elif is_async(chain[i]):
+        return run(_astep(chain, i, final, req, res))
+    else:
+        result = chain[i](req, res, lambda: _step(chain, i + 1, final, req, res))
+    return run(result) if isawaitable(result) else result  # R82: a sync function's awaitable too
+
+
+async def _astep(chain: Sequence[Middleware], i: int, final: Handler, req: Request, res: Response) -> Any:
+    if i == len(chain):
+        result = final(req, res)
+    elif is_async(chain[i]):
+        result = chain[i](req, res, lambda: _astep(chain, i + 1, final, req, res))
+    else:
+        loop = asyncio.get_running_loop()
+
+        def rest() -> Any:  # on the worker thread: the rest of the chain, back on this loop
+            return asyncio.run_coroutine_threadsafe(_astep(chain, i + 1, final, req, res), loop).result()
+
+        result = await asyncio.to_thread(chain[i], req, res, rest)
+    while isawaitable(result):
+        result = await result
+    return result

@@ -6,11 +6,12 @@ Every path (`res.json`, `res.send`, a returned value, an error) ends in
 """
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from dataclasses import fields, is_dataclass
 from datetime import date, datetime, time, timezone
 from decimal import Decimal
@@ -31,6 +32,7 @@ from ._http import (
 )
 from ._types import Environ, Result
 from .config import format_size
+from .eventloop import isawaitable, run, thread_loop
 
 logger = logging.getLogger("nextapi")
 
@@ -225,7 +227,12 @@ class Response:
             data = dumps(body)
             self._default_type(JSON_TYPE)
             self._finish(data)
-        elif hasattr(body, "read") or isinstance(body, Iterable):
+        elif isawaitable(body):  # R82: never a coroutine sent as a body
+            close = getattr(body, "close", None)
+            if close is not None:
+                close()  # no "never awaited" warning on top of this error
+            raise TypeError(f"res.send() got an awaitable ({type(body).__name__}): await it first")
+        elif hasattr(body, "read") or isinstance(body, Iterable) or hasattr(body, "__aiter__"):
             self._check_open()
             self._default_type(BYTES_TYPE)
             self._stream = body
@@ -290,6 +297,8 @@ class Response:
         close = getattr(self._stream, "close", None)
         if close is not None:
             close()
+        elif hasattr(self._stream, "aclose"):  # an async generator never started: let it finish
+            run(self._stream.aclose())
 
 
 _COOKIE_SAFE = "-_.!~*'()"  # what encodeURIComponent leaves alone
@@ -395,7 +404,7 @@ def _warn_limit(path: str, limit: int) -> None:
 class _StreamBody:
     """A WSGI body over a handler's iterable or file: chunk by chunk, closed once."""
 
-    __slots__ = ("_environ", "_iter", "_limit", "_path", "_sent", "_source")
+    __slots__ = ("_environ", "_iter", "_limit", "_loop", "_path", "_sent", "_source")
 
     def __init__(self, source: Any, path: str, environ: dict[str, Any], limit: int | None = None) -> None:
         self._source = source
@@ -403,8 +412,15 @@ class _StreamBody:
         self._environ = environ
         self._limit = limit  # the response limit (R37); None once warned, or when off
         self._sent = 0
+        self._loop: asyncio.AbstractEventLoop | None = None
         read = getattr(source, "read", None)
-        self._iter: Iterator[Any] = _read_chunks(read) if read is not None else iter(source)
+        if read is not None:
+            self._iter: Iterator[Any] = _read_chunks(read)
+        elif hasattr(source, "__aiter__") and not isinstance(source, Iterable):  # R81: async generators
+            self._loop = thread_loop()  # the request's thread: where its async resources live
+            self._iter = _async_chunks(source.__aiter__(), self._loop)
+        else:
+            self._iter = iter(source)
 
     def __iter__(self) -> _StreamBody:
         return self
@@ -434,9 +450,23 @@ class _StreamBody:
                 return chunk
 
     def close(self) -> None:
+        if self._loop is not None:
+            aclose = getattr(self._source, "aclose", None)
+            if aclose is not None and not self._loop.is_closed():
+                self._loop.run_until_complete(aclose())
+            return
         close = getattr(self._source, "close", None)
         if close is not None:
             close()
+
+
+def _async_chunks(source: AsyncIterator[Any], loop: asyncio.AbstractEventLoop) -> Iterator[Any]:
+    """An async iterator's chunks, one `__anext__` on the loop per chunk the server asks for."""
+    while True:
+        try:
+            yield loop.run_until_complete(source.__anext__())
+        except StopAsyncIteration:
+            return
 
 
 def _read_chunks(read: Any) -> Iterator[Any]:

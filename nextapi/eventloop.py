@@ -1,0 +1,65 @@
+"""Async handlers under WSGI (R80–R82): one event loop per worker thread, kept across requests.
+
+WSGI calls the app synchronously on a worker thread, so an `async def`
+handler's coroutine is run to completion on that thread's own loop. The loop
+is made on first use and reused by the thread's later requests, so an async
+connection pool made in one request still works in the next (a loop per
+request, as `asyncio.run` would make, would strand it).
+"""
+from __future__ import annotations
+
+import asyncio
+import inspect
+import threading
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+class _Holder:
+    """Closes the thread's loop when the thread ends (its thread-local dies with it)."""
+
+    __slots__ = ("loop",)
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+
+    def __del__(self) -> None:
+        if not self.loop.is_closed() and not self.loop.is_running():
+            self.loop.close()
+
+
+_local = threading.local()
+_ASYNC: dict[Any, bool] = {}  # function -> is it `async def`? (inspect is slow enough to cache)
+
+
+def thread_loop() -> asyncio.AbstractEventLoop:
+    """This thread's loop, made (and set as its current loop) on first use."""
+    holder: _Holder | None = getattr(_local, "holder", None)
+    if holder is None or holder.loop.is_closed():
+        holder = _local.holder = _Holder()
+        asyncio.set_event_loop(holder.loop)
+    return holder.loop
+
+
+def run(awaitable: Awaitable[T]) -> T:
+    """Run an awaitable to completion from sync code on this thread's loop."""
+    return thread_loop().run_until_complete(awaitable)
+
+
+def is_async(fn: Callable[..., Any]) -> bool:
+    """`async def` (directly, or behind functools.wraps/partial or an async `__call__`)?"""
+    known = _ASYNC.get(fn)
+    if known is None:
+        known = inspect.iscoroutinefunction(fn) or (
+            not inspect.isroutine(fn) and inspect.iscoroutinefunction(type(fn).__call__))
+        if len(_ASYNC) < 4096:  # bounded: handlers and middleware are few, decorators may make more
+            _ASYNC[fn] = known
+    return known
+
+
+def isawaitable(value: Any) -> bool:
+    # PERF: what handlers return most (None, dict, list, str) is answered without inspect.
+    if value is None or value.__class__ in (dict, list, str, bytes, int):
+        return False
+    return inspect.isawaitable(value)

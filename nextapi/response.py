@@ -295,10 +295,11 @@ class Response:
 
     def _close_stream(self) -> None:
         close = getattr(self._stream, "close", None)
+        aclose = getattr(self._stream, "aclose", None)
         if close is not None:
             close()
-        elif hasattr(self._stream, "aclose"):  # an async generator never started: let it finish
-            run(self._stream.aclose())
+        elif aclose is not None:  # an async generator never started: let it finish
+            run(aclose())
 
 
 _COOKIE_SAFE = "-_.!~*'()"  # what encodeURIComponent leaves alone

@@ -193,6 +193,68 @@ def test_errors_are_logged_with_the_file_and_the_server_keeps_running(dev: Proc,
     assert dev.proc.poll() is None
 
 
+# R74: helper modules the handlers imported reload too, with no request refused ----------
+def test_an_edited_helper_module_is_picked_up_during_a_burst_of_requests(dev: Proc, pages: Path) -> None:
+    project = pages.parent
+    write(project / "lib" / "burst_value.py", "VALUE = 'old'\n")
+    write(pages / "api" / "burst" / "_local.py", "SUFFIX = '-a'\n")
+    write(pages / "api" / "burst" / "value.py", """
+        from lib.burst_value import VALUE
+        from ._local import SUFFIX
+
+        def get(req, res):
+            return {"value": VALUE + SUFFIX}
+    """)
+    assert get(dev, "/api/burst/value") == (200, {"value": "old-a"})
+
+    import threading
+    from http.client import HTTPException
+    seen: list[Any] = []
+    stop = threading.Event()
+
+    def burst() -> None:
+        deadline = time.monotonic() + 20  # bounded in time and count
+        while not stop.is_set() and time.monotonic() < deadline and len(seen) < 2000:
+            try:
+                seen.append(get(dev, "/api/burst/value"))
+            except (OSError, HTTPException) as exc:  # a refused or dropped connection fails the test
+                seen.append(("error", repr(exc)))
+
+    workers = [threading.Thread(target=burst) for _ in range(4)]
+    for w in workers:
+        w.start()
+    try:
+        time.sleep(0.3)
+        write(project / "lib" / "burst_value.py", "VALUE = 'new'\n")  # a project module
+        time.sleep(0.3)
+        write(pages / "api" / "burst" / "_local.py", "SUFFIX = '-b'\n")  # a helper beside the route
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and (not seen or seen[-1] != (200, {"value": "new-b"})):
+            time.sleep(0.05)
+        time.sleep(0.2)
+    finally:
+        stop.set()
+        for w in workers:
+            w.join(30)
+    assert seen and all(item[0] == 200 for item in seen), [i for i in seen if i[0] != 200][:3]
+    values = {item[1]["value"] for item in seen}
+    assert values <= {"old-a", "new-a", "new-b"} and "new-b" in values, values
+    assert get(dev, "/api/burst/value") == (200, {"value": "new-b"})
+
+
+def test_an_edited_helper_reloads_in_process_and_module_names_read_well(tmp_path: Path) -> None:
+    from nextapi.testing import Client
+    pages = write_tree(tmp_path, {
+        "api/_db.py": "NAME = 'first'\n",
+        "api/who.py": "import logging\nfrom ._db import NAME\n\ndef get(req, res):\n"
+                      "    return {'name': NAME, 'logger': logging.getLogger(__name__).name}\n",
+    })
+    client = Client(App(pages, dev=True))
+    assert client.get("/api/who").json() == {"name": "first", "logger": "pages.api.who"}
+    write(pages / "api" / "_db.py", "NAME = 'second'\n")
+    assert client.get("/api/who").json()["name"] == "second"
+
+
 # R12, R50 in process: App(dev=True) through the test client, no server --------
 def test_dev_mode_imports_on_first_use_and_reimports_changed_files(tmp_path):
     import os

@@ -51,6 +51,38 @@ def test_handlers_can_import_from_the_project_folder(make_client, tmp_path):
     assert client.get("/api/rows").json() == [1, 2]
 
 
+# R11 (amended): readable module names, and relative imports inside the pages tree
+NAMES = {
+    "api/_shared.py": "TOP = 'top'\n",
+    "api/comments.py": "from ._shared import TOP\n\ndef get(req, res):\n"
+                       "    return {'name': __name__, 'package': __package__, 'top': TOP}\n",
+    "api/comments/_db.py": "WHERE = 'comments/_db'\n",
+    "api/comments/[id].py": "import logging\nfrom ._db import WHERE\nfrom .. import _shared\n\n"
+                            "def get(req, res):\n    return {'name': __name__, 'package': __package__,\n"
+                            "            'logger': logging.getLogger(__name__).name, 'where': WHERE, 'top': _shared.TOP}\n",
+}
+
+
+def test_module_names_are_the_dotted_path_and_relative_imports_work(make_client):
+    client = make_client(NAMES)
+    assert client.get("/api/comments/7").json() == {
+        "name": "pages.api.comments.[id]", "package": "pages.api.comments", "logger": "pages.api.comments.[id]",
+        "where": "comments/_db", "top": "top"}
+    # a route file beside the folder of its name: the folder keeps the package name
+    assert client.get("/api/comments").json() == {"name": "pages.api.comments.py", "package": "pages.api",
+                                                  "top": "top"}
+
+
+def test_two_projects_in_one_process_each_import_their_own_helpers(tmp_path):
+    from nextapi.testing import Client
+    apps = []
+    for which in ("a", "b"):
+        apps.append(App(write_tree(tmp_path / which, {
+            "api/_which.py": f"WHICH = {which!r}\n",
+            "api/w.py": "from ._which import WHICH\n\ndef get(req, res):\n    return WHICH\n"})))
+    assert [Client(app).get("/api/w").json() for app in apps] == ["a", "b"]
+
+
 # R12 ----------------------------------------------------------------------
 def test_syntax_error_fails_the_build_with_file_and_line(tmp_path):
     pages = write_tree(tmp_path, {"api/ok.py": "def get(req, res): pass\n",

@@ -49,8 +49,28 @@ def install_package(pages_dir: str) -> None:
         return
     for key in [k for k in sys.modules if k == name or k.startswith(name + ".")]:
         del sys.modules[key]
-    package = ModuleType(name, f"the pages folder {pages_dir} (nextapi)")
-    package.__path__ = [pages_dir]
+    _package(name, pages_dir)
+
+
+def _package(name: str, folder: str) -> None:
+    """The folder as package `name`: its own `__init__.py` when it has one, else an empty one.
+
+    Made before Python looks, because a route file beside a folder of its name
+    (`comments.py` and `comments/`) would otherwise be found as that package.
+    """
+    existing = sys.modules.get(name)
+    if existing is not None and list(getattr(existing, "__path__", ())) == [folder]:
+        return
+    init = os.path.join(folder, "__init__.py")
+    if os.path.isfile(init):
+        spec = importlib.util.spec_from_file_location(name, init, submodule_search_locations=[folder])
+        if spec is not None and spec.loader is not None:
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[name] = module
+            spec.loader.exec_module(module)
+            return
+    package = ModuleType(name, f"the folder {folder} (nextapi)")
+    package.__path__ = [folder]
     package.__package__ = name
     package.__file__ = None
     sys.modules[name] = package
@@ -80,6 +100,11 @@ def import_file(path: str, pages_dir: str | None = None) -> ModuleType:
     """Execute the file as a fresh module; re-importing replaces the old one."""
     name = module_name(path, pages_dir)
     try:
+        if pages_dir and not name.startswith("_nextapi_"):  # the folders above it, as packages
+            top = os.path.dirname(pages_dir)
+            parts = name.removesuffix(".py").split(".")[:-1]
+            for depth in range(2, len(parts) + 1):
+                _package(".".join(parts[:depth]), os.path.join(top, *parts[:depth]))
         spec = importlib.util.spec_from_file_location(name, path)
         if spec is None or spec.loader is None:
             raise LoadError(path, None, "cannot be imported")

@@ -12,9 +12,11 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
-from ._http import EXCEPTION_KEY
+from . import errorpage
+from ._http import EXCEPTION_KEY, HTML_TYPE
 from ._types import Environ, Middleware, Result, StartResponse
 from .body import check_length, unframed_chunked
+from .errorpage import prefers_html
 from .errors import BuildError, HTTPError, LoadError
 from .eventloop import isawaitable, run
 from .frontend import Frontend, build_frontend
@@ -157,6 +159,8 @@ class App:
             target, chain = self._load(route)
         except LoadError as exc:  # dev only: the other routes keep working
             logger.error("%s", exc)
+            if prefers_html(environ):  # R75
+                return _html_500(exc, method, path)
             return error_response(500, f"Error loading {exc}", method, detail={"traceback": exc.traceback})
         except HTTPError as exc:
             return error_response(exc.status, exc.message, method)
@@ -184,8 +188,12 @@ class App:
             # R41: what middleware set before the handler ran (CORS, say) stays on the 500
             res._reset(res._before_handler)
             res.status(500)
-            message = str(exc) if isinstance(exc, SerializationError) else "Internal Server Error"
-            send_error(res, message, _dev_detail(exc) if self.dev else None)
+            if self.dev and prefers_html(environ):  # R75: a browser gets a page, not escaped JSON
+                res.set_header("Content-Type", HTML_TYPE)
+                res.send(errorpage.render(exc, method, path))
+            else:
+                message = str(exc) if isinstance(exc, SerializationError) else "Internal Server Error"
+                send_error(res, message, _dev_detail(exc) if self.dev else None)
         return finalize(res, method, environ, etag=config.etag,
                         response_limit=config.response_limit, path=path, dev=self.dev)
 
@@ -255,6 +263,13 @@ def _segments(path: str, raw: str, environ: Environ) -> list[str]:
             and unquote_to_bytes(raw).decode("latin-1") == environ.get("PATH_INFO")):
         return [unquote_to_bytes(seg).decode("utf-8") for seg in raw[1:].split("/")]
     return path[1:].split("/")
+
+
+def _html_500(exc: BaseException, method: str, path: str) -> Result:
+    res = Response()
+    res.status(500).set_header("Content-Type", HTML_TYPE)
+    res.send(errorpage.render(exc.__cause__ or exc, method, path))
+    return finalize(res, method, {}, etag=False)
 
 
 def _dev_detail(exc: BaseException) -> dict[str, Any]:

@@ -350,3 +350,53 @@ def test_500_in_middleware_before_next_keeps_its_own_headers(make_client):
                          raise_server_exceptions=False)
     resp = client.get("/api/x")
     assert (resp.status, resp.headers["X-Mw"]) == (500, "1")
+
+
+# --- R75: in dev mode a browser gets the 500 as an HTML page ---------------------------------
+
+BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+FAILS = """
+def helper(value):
+    raise ValueError("bad <script>alert(1)</script> value: " + value)
+
+def handler(req, res):
+    res.set_header("X-Handler", "dropped")
+    helper("x")
+"""
+
+
+def test_dev_500_for_a_browser_is_an_html_page_with_the_traceback_and_source(make_client):
+    client = make_client({"api/x.py": FAILS}, dev=True, raise_server_exceptions=False)
+    resp = client.post("/api/x?q=1", headers={"Accept": BROWSER})
+    assert resp.status == 500 and resp.headers["Content-Type"] == "text/html; charset=utf-8"
+    page = resp.text
+    assert "ValueError: bad &lt;script&gt;" in page and "<script>alert" not in page  # escaped
+    assert "POST /api/x" in page  # the request
+    assert 'raise ValueError("bad' in page.replace("&quot;", '"') and "in helper" in page  # source lines, frames
+    assert "x.py, line 3" in page
+
+
+@pytest.mark.parametrize("accept", [None, "*/*", "application/json", "application/json, text/html;q=0.9",
+                                    "text/html;q=0.5, application/json"])
+def test_dev_500_stays_json_unless_html_is_preferred(make_client, accept):
+    client = make_client({"api/x.py": FAILS}, dev=True, raise_server_exceptions=False)
+    resp = client.get("/api/x", headers={"Accept": accept} if accept else {})
+    assert resp.status == 500 and resp.headers["Content-Type"] == JSON_TYPE
+    assert resp.json()["exception"].startswith("ValueError")
+
+
+def test_production_500_for_a_browser_is_still_the_plain_json(make_client):
+    client = make_client({"api/x.py": FAILS}, raise_server_exceptions=False)
+    resp = client.get("/api/x", headers={"Accept": BROWSER})
+    assert (resp.status, resp.headers["Content-Type"], resp.json()) == (500, JSON_TYPE,
+                                                                        {"error": "Internal Server Error"})
+
+
+def test_dev_broken_file_for_a_browser_is_an_html_page_naming_file_and_line(make_client):
+    client = make_client({"api/ok.py": "def get(req, res):\n    return 1\n",
+                          "api/bad.py": "def get(req, res):\n    return (\n"}, dev=True,
+                         raise_server_exceptions=False)
+    resp = client.get("/api/bad", headers={"Accept": BROWSER})
+    assert resp.status == 500 and resp.headers["Content-Type"].startswith("text/html")
+    assert "SyntaxError" in resp.text and "bad.py" in resp.text
+    assert client.get("/api/ok").status == 200

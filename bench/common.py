@@ -23,8 +23,11 @@ for _p in (ROOT, APPS):  # nextapi from this checkout; benchdata and the apps
 from benchdata import ECHO_BODY  # noqa: E402
 
 FRAMEWORKS = ("bare", "nextapi", "falcon", "bottle", "flask")
-MODULES = {name: f"{name}_app" for name in FRAMEWORKS}
-LABELS = {"bare": "bare WSGI", "nextapi": "nextapi", "falcon": "Falcon", "bottle": "Bottle", "flask": "Flask"}
+# In-process only: the same nextapi routes written `async def`, for the cost of the event loop.
+VARIANTS = ("nextapi_async",)
+MODULES = {name: f"{name}_app" for name in FRAMEWORKS + VARIANTS}
+LABELS = {"bare": "bare WSGI", "nextapi": "nextapi", "falcon": "Falcon", "bottle": "Bottle", "flask": "Flask",
+          "nextapi_async": "nextapi async def"}
 
 
 @dataclass(frozen=True)

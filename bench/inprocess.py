@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from typing import Any, Callable
 
-from common import FRAMEWORKS, LABELS, WORKLOADS, call, environs, fmt_us, load_app, median, table, template, time_batch
+from common import FRAMEWORKS, LABELS, VARIANTS, WORKLOADS, call, environs, fmt_us, load_app, median, table, template, time_batch
 
 
 def check_same_bytes(apps: dict[str, Callable[..., Any]]) -> list[str]:
@@ -37,7 +37,7 @@ def check_same_bytes(apps: dict[str, Callable[..., Any]]) -> list[str]:
     return notes
 
 
-def measure(reps: int = 21, batch: int = 1000, frameworks: tuple[str, ...] = FRAMEWORKS) -> dict[str, Any]:
+def measure(reps: int = 21, batch: int = 1000, frameworks: tuple[str, ...] = FRAMEWORKS + VARIANTS) -> dict[str, Any]:
     apps = {name: load_app(name) for name in frameworks}
     notes = check_same_bytes(apps)
     work = [(w, template(w.method, w.path, w.query, w.body)) for w in WORKLOADS]
@@ -77,6 +77,11 @@ def render(result: dict[str, Any]) -> str:
     text += (f"\n\nMedian of {result['reps']} interleaved repetitions of {result['batch']} requests each; "
              f"the harness alone (a WSGI function that does nothing) costs {result['floor_us']:.2f} µs "
              f"per request and is inside every figure.")
+    if "nextapi_async" in names:
+        extra = [f"{w.key} +{med[('nextapi_async', w.key)] - med[('nextapi', w.key)]:.2f} µs "
+                 f"({med[('nextapi_async', w.key)] / med[('nextapi', w.key)]:.2f}×)" for w in WORKLOADS[:3]]
+        text += ("\n`async def` handlers against the same sync ones (each run on the worker thread's "
+                 "event loop): " + ", ".join(extra) + ".")
     if result["notes"]:
         text += "\nSame status and body bytes everywhere; header differences: " + "; ".join(result["notes"]) + "."
     return text

@@ -11,8 +11,8 @@ from __future__ import annotations
 import asyncio
 import inspect
 import threading
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, TypeVar, cast
 
 T = TypeVar("T")
 
@@ -43,8 +43,29 @@ def thread_loop() -> asyncio.AbstractEventLoop:
 
 
 def run(awaitable: Awaitable[T]) -> T:
-    """Run an awaitable to completion from sync code on this thread's loop."""
-    return thread_loop().run_until_complete(awaitable)
+    """Run an awaitable to completion from sync code on this thread's loop.
+
+    PERF: most handlers finish without waiting on I/O, and a full
+    `run_until_complete` costs ~28 µs of loop start-up and shut-down for
+    them. So the task's first step runs here, with the loop set as the running
+    loop and the task as the current one, exactly as the loop would run it;
+    only a task still waiting after that step enters the loop (~7 µs when not).
+    """
+    loop = thread_loop()
+    ready = getattr(loop, "_ready", None)  # the loop's queue of callbacks (asyncio.BaseEventLoop)
+    if ready is None or ready or not inspect.iscoroutine(awaitable):
+        return loop.run_until_complete(awaitable)
+    task: asyncio.Task[T] = loop.create_task(cast("Coroutine[Any, Any, T]", awaitable))
+    if len(ready) == 1:  # exactly the task's first step, as create_task scheduled it
+        step = ready.popleft()
+        asyncio.events._set_running_loop(loop)
+        try:
+            step._run()
+        finally:
+            asyncio.events._set_running_loop(None)
+        if task.done():
+            return task.result()
+    return loop.run_until_complete(task)  # it waits on something: the loop takes it from here
 
 
 def is_async(fn: Callable[..., Any]) -> bool:

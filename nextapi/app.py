@@ -8,14 +8,15 @@ import logging
 import os
 import sys
 import traceback
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
 from . import errorpage
 from ._http import EXCEPTION_KEY, HTML_TYPE
-from ._types import Environ, Middleware, Result, StartResponse
+from ._types import Environ, Handler, Middleware, Result, StartResponse
 from .body import check_length, unframed_chunked
+from .config import DEFAULT_CONFIG
 from .errorpage import prefers_html
 from .errors import BuildError, HTTPError, LoadError
 from .eventloop import isawaitable, run
@@ -24,7 +25,7 @@ from .limits import DEFAULT_LIMITS, Limits
 from .loader import Target, install_package, load_middleware, load_target
 from .middleware import middleware_files, run_chain
 from .reload import Reloader
-from .request import Request
+from .request import Request, parse_networks
 from .response import Response, SerializationError, error_response, finalize, send_error
 from .routing import Route, compile_routes, hidden_path, match, scan, static_table
 
@@ -40,11 +41,18 @@ class App:
     file or a route conflict fails at start-up, naming the file (R5, R12).
     In dev mode handlers load on first use and reload when their file, or
     the folder tree, changes (R50; nextapi.reload).
+
+    `middleware` runs, outermost first, around every API request the app
+    answers, matched or not (R100). `trusted_proxies` (addresses or CIDR
+    ranges) are the proxies whose `X-Forwarded-For` sets `req.ip`.
     """
 
     def __init__(self, pages_dir: str | os.PathLike[str] = "pages", *, dev: bool = False,
-                 limits: Limits | None = None) -> None:
+                 limits: Limits | None = None, middleware: Sequence[Middleware] = (),
+                 trusted_proxies: Sequence[str] = ()) -> None:
         self._setup(pages_dir, dev, limits)
+        self.middleware: tuple[Middleware, ...] = tuple(middleware)
+        self.trusted_proxies = parse_networks(trusted_proxies)
         self._build()
 
     @classmethod
@@ -54,6 +62,7 @@ class App:
         The same build as start-up, in a mode that collects each error and goes on.
         """
         app = cls.__new__(cls)
+        app.middleware, app.trusted_proxies = (), ()
         try:
             app._setup(pages_dir, False, limits)
         except BuildError as exc:
@@ -151,7 +160,9 @@ class App:
             if found is None:
                 if self._frontend is not None and path != "/api" and not path.startswith("/api/"):
                     return self._frontend.respond(environ, path, method)  # R60, R61: never for /api
-                return _not_found(method)
+                if not self.middleware:
+                    return _not_found(method)
+                return self._unmatched(environ, path, method)  # R100: app middleware sees the 404
             route, params = found
 
         res = Response()
@@ -166,11 +177,22 @@ class App:
             return error_response(exc.status, exc.message, method)
 
         config = target.config
-        req = Request(environ, path, params, config, self.limits)
+        req = Request(environ, path, params, config, self.limits, self.trusted_proxies)
+        if self.middleware:
+            chain = self.middleware + chain
+        return self._run(req, res, chain, functools.partial(_dispatch, target), route.rel)
+
+    def _unmatched(self, environ: Environ, path: str, method: str) -> Result:
+        req = Request(environ, path, {}, DEFAULT_CONFIG, self.limits, self.trusted_proxies)
+        return self._run(req, Response(), self.middleware, _no_route, "")
+
+    def _run(self, req: Request, res: Response, chain: tuple[Middleware, ...], final: Handler, rel: str) -> Result:
+        """The middleware chain and the handler, every error turned into its response here."""
+        environ, path, method, config = req.environ, req.path, req.method, req.config
         try:
             if chain:
-                run_chain(chain, functools.partial(_dispatch, target), req, res)
-            elif isawaitable(result := _dispatch(target, req, res)):  # PERF: no closure without middleware
+                run_chain(chain, final, req, res)
+            elif isawaitable(result := final(req, res)):
                 run(result)
             if not res.finished and self.dev and not config.external_resolver:
                 logger.warning("API resolved without sending a response for %s, "
@@ -184,7 +206,7 @@ class App:
             send_error(res, exc.message, body=exc.body)
         except Exception as exc:
             environ[EXCEPTION_KEY] = exc
-            logger.exception("Error in API route %s (%s)", path, route.rel)
+            logger.exception("Error in API route %s (%s)", path, rel or "no route")
             # R41: what middleware set before the handler ran (CORS, say) stays on the 500
             res._reset(res._before_handler)
             res.status(500)
@@ -247,6 +269,10 @@ async def _settle(awaitable: Awaitable[Any], res: Response) -> Any:
     if result is not None and result is not res and not res.finished:
         res.send(result)
     return result
+
+
+def _no_route(req: Request, res: Response) -> None:
+    raise HTTPError(404, "Not Found")
 
 
 def _segments(path: str, raw: str, environ: Environ) -> list[str]:

@@ -6,7 +6,8 @@ parsed once (Bottle's DictProperty idea), so a handler that only looks at
 """
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import ipaddress
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, BinaryIO
 from urllib.parse import quote
 
@@ -67,6 +68,7 @@ class Request:
         "method",
         "params",
         "path",
+        "trusted",
     )
     # Each starts as _UNSET, is parsed on first read, then kept (an error too, to raise again).
     _query: dict[str, Any]
@@ -82,6 +84,7 @@ class Request:
         params: dict[str, Any] | None = None,
         config: RouteConfig = DEFAULT_CONFIG,
         limits: Limits = DEFAULT_LIMITS,
+        trusted: tuple[Network, ...] = (),
     ) -> None:
         self.environ = environ
         self.method: str = environ["REQUEST_METHOD"].upper()
@@ -89,6 +92,7 @@ class Request:
         self.params = params or {}
         self.config = config
         self.limits = limits
+        self.trusted = trusted  # the app's trusted_proxies, for `ip`
         self._query = self._cookies = self._headers = self._raw = self._body = _UNSET
         self._files: dict[str, Any] = {}
 
@@ -105,6 +109,21 @@ class Request:
         url = quote(self.path, safe="/:@!$&'()*+,;=-._~")
         qs = env.get("QUERY_STRING")
         return f"{url}?{qs}" if qs else url
+
+    @property
+    def ip(self) -> str:
+        """The client's address (R100): REMOTE_ADDR, or behind trusted proxies the right-most
+        `X-Forwarded-For` entry that is not one of them (what the nearest trusted proxy saw)."""
+        env = self.environ
+        remote: str = env.get("REMOTE_ADDR") or ""
+        forwarded = env.get("HTTP_X_FORWARDED_FOR")
+        if not self.trusted or not forwarded or not _trusted(remote, self.trusted):
+            return remote  # a client talking to us directly cannot choose its address
+        hops = [hop.strip() for hop in forwarded.split(",")[-32:]]
+        for hop in reversed(hops):
+            if not _trusted(hop, self.trusted):
+                return hop if _address(hop) is not None else remote
+        return hops[0] if _address(hops[0]) is not None else remote
 
     @property
     def query(self) -> dict[str, Any]:
@@ -198,3 +217,28 @@ class Request:
     def stream(self) -> BinaryIO | None:
         """The unread input when `body_parser` is False (R25), else None."""
         return None if self.config.body_parser else self.environ["wsgi.input"]
+
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_networks(entries: Iterable[str]) -> tuple[Network, ...]:
+    """`["10.0.0.0/8", "127.0.0.1"]` -> networks; a bad entry is a ValueError at start-up."""
+    if isinstance(entries, str):
+        entries = [entries]
+    try:
+        return tuple(ipaddress.ip_network(e.strip(), strict=False) for e in entries)
+    except ValueError as exc:
+        raise ValueError(f"trusted_proxies: {exc}") from None
+
+
+def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(text.strip("[]"))
+    except ValueError:
+        return None
+
+
+def _trusted(text: str, networks: tuple[Network, ...]) -> bool:
+    addr = _address(text)
+    return addr is not None and any(addr in net for net in networks)

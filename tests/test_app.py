@@ -175,3 +175,89 @@ def test_app_never_answers_500(fuzz_app, prefix, path, qs, cookie, body, ctype, 
         result.close()
     assert int(started[0][:3]) < 500, (started, env["PATH_INFO"])
     assert "nextapi.exception" not in env
+
+
+# R100: app-level middleware around every API request, and req.ip ----------------------------
+def _tag(name):
+    def middleware(req, res, next):
+        res.set_header(f"X-{name}", ",".join(filter(None, [res.get_header("X-Order"), name])))
+        res.set_header("X-Order", ",".join(filter(None, [res.get_header("X-Order"), name])))
+        return next()
+    return middleware
+
+
+APP_TREE = {
+    "api/_middleware.py": "def middleware(req, res, next):\n    res.set_header('X-Folder', 'yes')\n    return next()\n",
+    "api/get_only.py": "def get(req, res):\n    return {'order': res.get_header('X-Order'), 'ip': req.ip}\n",
+}
+
+
+def test_app_middleware_runs_outermost_first_around_folder_middleware(tmp_path):
+    from nextapi.testing import Client
+    client = Client(App(write_tree(tmp_path, APP_TREE), middleware=[_tag("One"), _tag("Two")]))
+    resp = client.get("/api/get_only")
+    assert resp.json() == {"order": "One,Two", "ip": "127.0.0.1"}
+    assert resp.headers["X-Folder"] == "yes"
+
+
+@pytest.mark.parametrize("method, path, kwargs, status", [
+    ("GET", "/api/nope", {}, 404),  # no route at all
+    ("GET", "/api", {}, 404),
+    ("DELETE", "/api/get_only", {}, 405),
+    ("PUT", "/api/get_only", {"body": b"x" * (2 << 20)}, 405),
+    ("GET", "/api/get_only", {}, 200),
+])
+def test_app_middleware_sees_matched_and_unmatched_requests(tmp_path, method, path, kwargs, status):
+    from nextapi.testing import Client
+    client = Client(App(write_tree(tmp_path, APP_TREE), middleware=[_tag("One")]))
+    resp = client.request(method, path, **kwargs)
+    assert resp.status == status and resp.headers["X-One"] == "One"
+    if status != 200:
+        assert resp.headers["Content-Type"].startswith("application/json") and "error" in resp.json()
+
+
+def test_app_middleware_sees_a_413(tmp_path):
+    from nextapi.testing import Client
+    tree = {"api/up.py": "def post(req, res):\n    return req.body\n"}
+    client = Client(App(write_tree(tmp_path, tree), middleware=[_tag("One")]))
+    resp = client.post("/api/up", body=b"x" * (2 << 20), headers={"content-type": "text/plain"})
+    assert (resp.status, resp.headers["X-One"]) == (413, "One")
+
+
+def test_app_middleware_can_answer_itself(tmp_path):
+    from nextapi.testing import Client
+
+    def gate(req, res, next):
+        if req.headers.get("x-key") != "k":
+            res.status(401).json({"error": "no key"})
+            return None
+        return next()
+
+    client = Client(App(write_tree(tmp_path, APP_TREE), middleware=[gate]))
+    assert client.get("/api/get_only").status == 401
+    assert client.get("/api/nope").status == 401  # before routing: even an unknown path
+    assert client.get("/api/get_only", headers={"x-key": "k"}).status == 200
+
+
+@pytest.mark.parametrize("remote, forwarded, trusted, ip", [
+    ("203.0.113.9", None, (), "203.0.113.9"),
+    ("203.0.113.9", "1.2.3.4", (), "203.0.113.9"),  # no trusted proxies: the header is ignored
+    ("203.0.113.9", "1.2.3.4", ("10.0.0.0/8",), "203.0.113.9"),  # spoofed by an untrusted peer
+    ("10.0.0.2", "1.2.3.4", ("10.0.0.0/8",), "1.2.3.4"),
+    ("10.0.0.2", "6.6.6.6, 1.2.3.4", ("10.0.0.0/8",), "1.2.3.4"),  # the client forged the left entry
+    ("10.0.0.2", "1.2.3.4, 10.0.0.7", ("10.0.0.0/8",), "1.2.3.4"),  # two proxies of ours
+    ("10.0.0.2", "10.0.0.9, 10.0.0.7", ("10.0.0.0/8",), "10.0.0.9"),  # all ours: the left-most
+    ("10.0.0.2", "not-an-ip", ("10.0.0.0/8",), "10.0.0.2"),
+    ("::1", "2001:db8::1", ("::1",), "2001:db8::1"),
+    ("127.0.0.1", "1.2.3.4", ("127.0.0.1",), "1.2.3.4"),
+])
+def test_req_ip_honours_x_forwarded_for_only_from_trusted_proxies(tmp_path, remote, forwarded, trusted, ip):
+    from nextapi.testing import Client
+    client = Client(App(write_tree(tmp_path, APP_TREE), trusted_proxies=trusted))
+    headers = {"X-Forwarded-For": forwarded} if forwarded else {}
+    assert client.get("/api/get_only", headers=headers, environ={"REMOTE_ADDR": remote}).json()["ip"] == ip
+
+
+def test_a_bad_trusted_proxy_is_an_error_at_start_up(tmp_path):
+    with pytest.raises(ValueError, match="trusted_proxies"):
+        App(write_tree(tmp_path, APP_TREE), trusted_proxies=["10.0.0.0/33"])

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
-from . import errorpage
+from . import errorpage, instrumentation
 from ._http import EXCEPTION_KEY, HTML_TYPE
 from ._types import Environ, Handler, Middleware, Result, StartResponse
 from .body import check_length, unframed_chunked
@@ -21,6 +21,7 @@ from .errorpage import prefers_html
 from .errors import BuildError, HTTPError, LoadError
 from .eventloop import isawaitable, run
 from .frontend import Frontend, build_frontend
+from .instrumentation import report
 from .limits import DEFAULT_LIMITS, Limits
 from .loader import Target, install_package, load_middleware, load_target
 from .middleware import middleware_files, run_chain
@@ -54,6 +55,8 @@ class App:
         self.middleware: tuple[Middleware, ...] = tuple(middleware)
         self.trusted_proxies = parse_networks(trusted_proxies)
         self._build()
+        # R107: the project's instrumentation.py; register() once per process
+        self._on_error = instrumentation.load(os.path.dirname(self.pages_dir))
 
     @classmethod
     def check(cls, pages_dir: str | os.PathLike[str] = "pages", *, limits: Limits | None = None) -> list[BuildError]:
@@ -62,7 +65,7 @@ class App:
         The same build as start-up, in a mode that collects each error and goes on.
         """
         app = cls.__new__(cls)
-        app.middleware, app.trusted_proxies = (), ()
+        app.middleware, app.trusted_proxies, app._on_error = (), (), None
         try:
             app._setup(pages_dir, False, limits)
         except BuildError as exc:
@@ -180,13 +183,14 @@ class App:
         req = Request(environ, path, params, config, self.limits, self.trusted_proxies)
         if self.middleware:
             chain = self.middleware + chain
-        return self._run(req, res, chain, functools.partial(_dispatch, target), route.rel)
+        return self._run(req, res, chain, functools.partial(_dispatch, target), route)
 
     def _unmatched(self, environ: Environ, path: str, method: str) -> Result:
         req = Request(environ, path, {}, DEFAULT_CONFIG, self.limits, self.trusted_proxies)
-        return self._run(req, Response(), self.middleware, _no_route, "")
+        return self._run(req, Response(), self.middleware, _no_route, None)
 
-    def _run(self, req: Request, res: Response, chain: tuple[Middleware, ...], final: Handler, rel: str) -> Result:
+    def _run(self, req: Request, res: Response, chain: tuple[Middleware, ...], final: Handler,
+             route: Route | None) -> Result:
         """The middleware chain and the handler, every error turned into its response here."""
         environ, path, method, config = req.environ, req.path, req.method, req.config
         try:
@@ -206,7 +210,10 @@ class App:
             send_error(res, exc.message, body=exc.body)
         except Exception as exc:
             environ[EXCEPTION_KEY] = exc
-            logger.exception("Error in API route %s (%s)", path, rel or "no route")
+            logger.exception("Error in API route %s (%s)", path, route.rel if route else "no route")
+            if self._on_error is not None:  # R107: reported before the 500 goes out
+                report(self._on_error, exc, req, {"route": route.pattern if route else None, "method": method,
+                                                  "file": route.file if route else None})
             # R41: what middleware set before the handler ran (CORS, say) stays on the 500
             res._reset(res._before_handler)
             res.status(500)

@@ -117,11 +117,12 @@ def import_file(path: str, pages_dir: str | None = None) -> ModuleType:
         raise
     except (Exception, SystemExit) as exc:  # sys.exit() at import is a broken file too
         sys.modules.pop(name, None)
-        raise _load_error(path, exc) from exc
+        raise load_error(path, exc) from exc
     return module
 
 
-def _load_error(path: str, exc: BaseException) -> LoadError:
+def load_error(path: str, exc: BaseException) -> LoadError:
+    """The LoadError for an exception raised while importing `path`: its file and line."""
     tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
     if isinstance(exc, SyntaxError) and exc.filename:
         return LoadError(exc.filename, exc.lineno, f"{type(exc).__name__}: {exc.msg}", tb)

@@ -11,7 +11,7 @@ import hashlib
 import json
 import logging
 import re
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import fields, is_dataclass
 from datetime import date, datetime, time, timezone
 from decimal import Decimal
@@ -106,13 +106,14 @@ def _check_header(name: str, value: str) -> None:
 class Response:
     """What a handler gets as `res`: chainable status, then one send."""
 
-    __slots__ = ("_before_handler", "_body", "_chunks", "_headers", "_stream", "finished", "status_code")
+    __slots__ = ("_after", "_before_handler", "_body", "_chunks", "_headers", "_stream", "finished", "status_code")
 
     def __init__(self) -> None:
         self.status_code = 200
         self._headers: dict[str, tuple[str, str | list[str]]] = {}
         # The headers as they stood when the handler was called (set by the app): a 500 keeps them.
         self._before_handler: dict[str, tuple[str, str | list[str]]] | None = None
+        self._after: list[tuple[Callable[..., Any], tuple[Any, ...]]] | None = None
         self._chunks: list[bytes] = []
         self._body: bytes | None = None
         self._stream: Iterable[Any] | None = None
@@ -266,6 +267,19 @@ class Response:
         self._default_type(TEXT_TYPE)
         self._finish(location.encode("latin-1"))
 
+    def after(self, fn: Callable[..., Any], *args: Any) -> None:
+        """Run `fn(*args)` once the response's last byte was handed to the server (R106), as
+        Next.js's `after()`: logging, analytics, cache warming that the client need not wait for.
+
+        It runs in the same worker, from the WSGI body's `close()`; an exception in it is
+        logged and changes nothing; an `async def` fn is awaited.
+        """
+        if not callable(fn):
+            raise TypeError(f"res.after() takes a function, not {type(fn).__name__}")
+        if self._after is None:
+            self._after = []
+        self._after.append((fn, args))
+
     # -- internals ----------------------------------------------------------
     def _check_open(self) -> None:
         if self.finished:
@@ -349,6 +363,14 @@ def finalize(
     response_limit: int | None = None, path: str = "", dev: bool = False,
 ) -> Result:
     """Turn a finished Response into (status line, headers, body iterable)."""
+    line, headers, body = _finalize(res, method, environ, etag, response_limit, path, dev)
+    if res._after is not None:  # PERF: one test for the responses without res.after()
+        body = _AfterBody(body, res._after, path)
+    return line, headers, body
+
+
+def _finalize(res: Response, method: str, environ: Environ, etag: bool,
+              response_limit: int | None, path: str, dev: bool) -> Result:
     status = res.status_code
     headers = res._headers
     stream = res._stream
@@ -395,6 +417,35 @@ def finalize(
     if response_limit is not None and len(body) >= response_limit:
         _warn_limit(path, response_limit)
     return line, out, [] if method == "HEAD" else [body]
+
+
+class _AfterBody:
+    """The WSGI body, then the `res.after()` callbacks from its `close()` (PEP 3333: the server
+    calls it once the last byte is out, even when the client went away)."""
+
+    __slots__ = ("_body", "_callbacks", "_path")
+
+    def __init__(self, body: Iterable[bytes], callbacks: list[tuple[Callable[..., Any], tuple[Any, ...]]],
+                 path: str) -> None:
+        self._body, self._callbacks, self._path = body, callbacks, path
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self._body)
+
+    def close(self) -> None:
+        try:
+            close = getattr(self._body, "close", None)
+            if close is not None:
+                close()
+        finally:
+            callbacks, self._callbacks = self._callbacks, []
+            for fn, args in callbacks:
+                try:
+                    result = fn(*args)
+                    if isawaitable(result):
+                        run(result)
+                except Exception:
+                    logger.exception("res.after() callback %r failed for %s", fn, self._path)
 
 
 def _warn_limit(path: str, limit: int) -> None:

@@ -814,3 +814,55 @@ def test_a_streamed_body_over_the_limit_warns_once(make_client, caplog):
     small = one(make_client, "res.send(b'x' * 65536 for _ in range(10))", path="api/s.py")
     small.get("/api/s")
     assert not [w for w in warnings_of(caplog) if "exceeds" in w]
+
+
+# --- R106: res.after() runs once the response is out ---------------------------------------
+
+AFTER = """
+import os, asyncio
+LOG = os.environ["AFTER_LOG"]
+
+def note(text):
+    with open(LOG, "a") as f:
+        f.write(text + "\\n")
+
+async def anote(text):
+    await asyncio.sleep(0)
+    note(text)
+
+def handler(req, res):
+    res.after(note, "first")
+    res.after(anote, "async")
+    if req.query.get("fail"):
+        res.after(lambda: 1 / 0)
+        res.after(note, "after-the-failure")
+    if req.query.get("stream"):
+        def chunks():
+            note("streaming")
+            yield "a"
+            yield "b"
+        res.send(chunks())
+        return None
+    note("handler")
+    return {"ok": True}
+"""
+
+
+def test_after_runs_once_the_body_is_out_in_order_and_survives_a_failure(make_client, tmp_path, monkeypatch, caplog):
+    log = tmp_path / "after.log"
+    monkeypatch.setenv("AFTER_LOG", str(log))
+    client = make_client({"api/x.py": AFTER})
+    assert client.get("/api/x").json() == {"ok": True}
+    assert log.read_text().split() == ["handler", "first", "async"]
+    log.unlink()
+    assert client.get("/api/x?stream=1").content == b"ab"
+    assert log.read_text().split() == ["streaming", "first", "async"]  # after the last chunk
+    log.unlink()
+    assert client.get("/api/x?fail=1").status == 200  # a failing callback changes nothing
+    assert log.read_text().split() == ["handler", "first", "async", "after-the-failure"]
+    assert any("res.after() callback" in r.getMessage() for r in caplog.records)
+
+
+def test_after_takes_a_function(make_client):
+    client = one(make_client, "res.after('not callable')", raise_server_exceptions=False)
+    assert client.get("/api/x").status == 500

@@ -14,10 +14,14 @@ import importlib.metadata
 import importlib.util
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import sysconfig
 import tarfile
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -207,6 +211,61 @@ def test_the_command_lists_the_sample_routes(wheel_venv, tmp_path):
     shutil.copytree(SAMPLE, pages, ignore=shutil.ignore_patterns("__pycache__"))
     out = _ok([wheel_venv.nextapi, "routes", pages], cwd=tmp_path)
     assert "/api/hello" in out and "/api/comments" in out, out
+
+
+# -- a new project, from the installed wheel (R71, R72) ----------------------------
+@contextmanager
+def _test_tools(venv: Venv) -> Iterator[None]:
+    """pytest and gunicorn for the wheel's venv, from this test run's own environment.
+
+    A .pth file appends this environment's site-packages to the venv's sys.path, after the
+    venv's own: nextapi still comes from the wheel (asserted), the tools need no registry and
+    are the versions this suite runs with. The file is removed afterwards, so the other tests
+    see the venv as the wheel alone made it.
+    """
+    purelib = Path(_ok([venv.python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                       cwd=venv.path).strip())
+    ours = sorted({sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]})
+    bridge = purelib / "_nextapi_test_tools.pth"
+    bridge.write_text("".join(f"{p}\n" for p in ours), encoding="utf-8")
+    try:
+        yield
+    finally:
+        bridge.unlink()
+
+
+def test_a_new_project_from_the_wheel_checks_tests_and_serves(wheel_venv, tmp_path):
+    """`nextapi new demo && cd demo && nextapi check && python -m pytest`, then `nextapi dev` and
+    `nextapi start` (gunicorn) serve its /api/hello: the templates ship in the wheel and work."""
+    from tests.servers import Proc, call, free_port
+
+    with _test_tools(wheel_venv):
+        out = _ok([wheel_venv.python, "-c", "import nextapi, pytest; print(nextapi.__file__)"], cwd=tmp_path)
+        assert Path(out.strip()).resolve().is_relative_to(wheel_venv.path.resolve()), out  # the wheel's
+        _ok([wheel_venv.nextapi, "new", "demo"], cwd=tmp_path)
+        demo = tmp_path / "demo"
+        assert (demo / "pages" / "api" / "hello.py").is_file() and (demo / ".gitignore").is_file()
+        assert _ok([wheel_venv.nextapi, "check"], cwd=demo).startswith("ok: 1 route(s)")
+        tests = _ok([wheel_venv.python, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=demo)
+        assert " passed" in tests and "failed" not in tests, tests
+
+        servers = [("dev", [], signal.SIGINT)]
+        if os.name != "nt" and importlib.util.find_spec("gunicorn") is not None:
+            servers.append(("start", ["--workers", "1"], signal.SIGTERM))
+        for command, extra, sig in servers:
+            port = free_port()
+            proc = Proc([str(wheel_venv.nextapi), command, "--port", str(port), *extra], port,
+                        tmp_path / f"logs-{command}", cwd=demo, env=_env())
+            try:
+                proc.wait_ready()
+                status, headers, body = call(port, "GET", "/api/hello")
+                assert (status, body) == (200, b'{"hello":"world"}'), (command, status, body)
+                if command == "start":
+                    assert headers["Server"] == "gunicorn"
+                code = proc.stop(sig)
+            finally:
+                proc.stop()
+            assert code == 0, (command, proc.stdout, proc.stderr)
 
 
 # -- pip install <clone> ------------------------------------------------------

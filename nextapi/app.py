@@ -181,6 +181,7 @@ class App:
 
         config = target.config
         req = Request(environ, path, params, config, self.limits, self.trusted_proxies)
+        req.allow = target.allow
         if self.middleware:
             chain = self.middleware + chain
         return self._run(req, res, chain, functools.partial(_dispatch, target), route)

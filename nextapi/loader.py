@@ -162,7 +162,9 @@ def load_target(path: str, pages_dir: str | None = None) -> Target:
     if handler is None and not methods:
         raise LoadError(path, None, "defines neither handler(req, res) nor a method function (get, post, ...)")
     declared = _declared_methods(module, path) if handler is not None else None
-    allowed = set(methods if declared is None else declared) | {"OPTIONS"}
+    # A handler module without `methods` answers them all.
+    allowed = set(METHODS if handler is not None and declared is None else methods if declared is None
+                  else declared) | {"OPTIONS"}
     if "GET" in allowed:
         allowed.add("HEAD")
     return Target(

@@ -48,6 +48,11 @@ def run_chain(chain: Sequence[Middleware], final: Handler, req: Request, res: Re
     return _step(chain, 0, final, req, res)
 
 
+async def arun_chain(chain: Sequence[Middleware], final: Handler, req: Request, res: Response) -> Any:
+    """`run_chain` from inside a running event loop (an `async def` wrapper awaits it)."""
+    return await _astep(chain, 0, final, req, res)
+
+
 def _step(chain: Sequence[Middleware], i: int, final: Handler, req: Request, res: Response) -> Any:
     if i == len(chain):
         result = final(req, res)

@@ -62,6 +62,7 @@ class Request:
         "_headers",
         "_query",
         "_raw",
+        "allow",
         "config",
         "environ",
         "limits",
@@ -93,6 +94,7 @@ class Request:
         self.config = config
         self.limits = limits
         self.trusted = trusted  # the app's trusted_proxies, for `ip`
+        self.allow: str | None = None  # the matched route's methods, as an Allow header (set by the app)
         self._query = self._cookies = self._headers = self._raw = self._body = _UNSET
         self._files: dict[str, Any] = {}
 

@@ -1,0 +1,43 @@
+"""What every battery shares: one object that is a middleware and a decorator."""
+from __future__ import annotations
+
+import functools
+from typing import TYPE_CHECKING, Any
+
+from .._types import Handler, Next
+from ..eventloop import is_async
+from ..middleware import arun_chain, run_chain
+
+if TYPE_CHECKING:
+    from ..request import Request
+    from ..response import Response
+
+
+class Battery:
+    """`battery(req, res, next)` as a middleware (R15, R100), `@battery` on a handler.
+
+    Subclasses implement `handle(req, res, next)`. As a decorator on an `async
+    def` handler the wrapper is `async def` too, so it mixes into any chain.
+    """
+
+    def handle(self, req: Request, res: Response, next: Next) -> Any:
+        raise NotImplementedError
+
+    def __call__(self, *args: Any) -> Any:
+        if len(args) == 1 and callable(args[0]):
+            return self.wrap(args[0])
+        req, res, next_ = args
+        return self.handle(req, res, next_)
+
+    def wrap(self, handler: Handler) -> Handler:
+        chain = (self,)
+        if is_async(handler):
+            @functools.wraps(handler)
+            async def wrapped_async(req: Request, res: Response) -> Any:
+                return await arun_chain(chain, handler, req, res)
+            return wrapped_async
+
+        @functools.wraps(handler)
+        def wrapped(req: Request, res: Response) -> Any:
+            return run_chain(chain, handler, req, res)
+        return wrapped

@@ -391,8 +391,8 @@ def _ordered(routes: list[Route]) -> list[Route]:
     return sorted(routes, key=lambda r: [(s.kind, s.name) for s in r.segments])
 
 
-def _methods(route: Route) -> str:
-    target = load_target(route.file)
+def _methods(route: Route, pages: str) -> str:
+    target = load_target(route.file, pages)
     return "ANY" if target.handler is not None else target.allow.replace(",", "")
 
 
@@ -419,7 +419,7 @@ def _routes(args: argparse.Namespace) -> int:
     failed = 0
     for route in routes:
         try:
-            methods[route] = _methods(route)
+            methods[route] = _methods(route, app.pages_dir)
         except LoadError as exc:
             failed += 1
             methods[route] = f"! {_short(exc, app.pages_dir)}"

@@ -102,7 +102,9 @@ def import_file(path: str, pages_dir: str | None = None) -> ModuleType:
     try:
         if pages_dir and not name.startswith("_nextapi_"):  # the folders above it, as packages
             top = os.path.dirname(pages_dir)
-            parts = name.removesuffix(".py").split(".")[:-1]
+            # A route file beside a folder of its name (`.py` variant) makes that folder a package too,
+            # so `from .hello._n import X` inside hello.py finds hello/_n.py.
+            parts = name.removesuffix(".py").split(".")[:None if name.endswith(".py") else -1]
             for depth in range(2, len(parts) + 1):
                 _package(".".join(parts[:depth]), os.path.join(top, *parts[:depth]))
         spec = importlib.util.spec_from_file_location(name, path)

@@ -106,3 +106,16 @@ def test_outside_dev_mode_everything_is_imported_at_build(tmp_path):
     pages = write_tree(tmp_path, {"api/x.py": f"open({str(marker)!r}, 'w').close()\ndef get(req, res): pass\n"})
     App(pages)
     assert marker.exists()
+
+
+def test_a_route_file_beside_its_folder_can_import_from_inside_it_and_routes_lists_both(make_client, tmp_path):
+    client = make_client({"api/hello/_n.py": "X = 'inside'\n",
+                          "api/hello.py": "from .hello._n import X\n\ndef get(req, res):\n    return {'x': X}\n",
+                          "api/hello/[name].py": "from ._n import X\n\ndef get(req, res):\n    return {'n': X}\n"})
+    assert client.get("/api/hello").json() == {"x": "inside"}
+    assert client.get("/api/hello/bob").json() == {"n": "inside"}
+    import subprocess
+    import sys
+    out = subprocess.run([sys.executable, "-m", "nextapi", "routes", str(tmp_path / "pages")],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and "relative import" not in out.stdout, out.stdout + out.stderr

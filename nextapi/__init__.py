@@ -4,6 +4,7 @@ A folder of handler files becomes an HTTP API: `pages/api/comments/[id].py`
 answers `/api/comments/42` with `req.query["id"] == "42"`.
 """
 from .app import App
+from .batteries.ratelimit import MemoryStore, SQLiteStore, rate_limit
 from .errors import BuildError, HTTPError, LoadError
 from .limits import Limits
 from .multipart import UploadFile
@@ -11,5 +12,5 @@ from .request import Request
 from .response import Response, ResponseSentError
 
 __version__ = "0.1.0"
-__all__ = ["App", "BuildError", "HTTPError", "Limits", "LoadError", "Request", "Response", "ResponseSentError",
-           "UploadFile", "__version__"]
+__all__ = ["App", "BuildError", "HTTPError", "Limits", "LoadError", "MemoryStore", "Request", "Response",
+           "ResponseSentError", "SQLiteStore", "UploadFile", "__version__", "rate_limit"]

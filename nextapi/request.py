@@ -69,7 +69,9 @@ class Request:
         "method",
         "params",
         "path",
+        "session",
         "trusted",
+        "user",
     )
     # Each starts as _UNSET, is parsed on first read, then kept (an error too, to raise again).
     _query: dict[str, Any]
@@ -95,6 +97,10 @@ class Request:
         self.limits = limits
         self.trusted = trusted  # the app's trusted_proxies, for `ip`
         self.allow: str | None = None  # the matched route's methods, as an Allow header (set by the app)
+        # Filled by batteries, None without them: nextapi.sessions() (a dict kept in a signed
+        # cookie) and nextapi.bearer() / basic() / api_key() (what their verify returned).
+        self.session: Any = None
+        self.user: Any = None
         self._query = self._cookies = self._headers = self._raw = self._body = _UNSET
         self._files: dict[str, Any] = {}
 

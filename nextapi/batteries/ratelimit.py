@@ -94,14 +94,13 @@ class SQLiteStore:
         self._pid = os.getpid()
         self._inherited: list[threading.local] = []  # a parent's connections: never used, never closed
         self._purged = 0  # the newest window start this process purged up to
-        self._lock = threading.Lock()
 
     def _connection(self) -> sqlite3.Connection:
         if os.getpid() != self._pid:  # forked: the parent's connections are not ours to use
-            with self._lock:
-                if os.getpid() != self._pid:
-                    self._inherited.append(self._local)
-                    self._local, self._pid, self._purged = threading.local(), os.getpid(), 0
+            # No lock: one held by another parent thread at the fork would never be released
+            # here. Two child threads racing at worst open one connection more.
+            self._inherited.append(self._local)
+            self._local, self._pid, self._purged = threading.local(), os.getpid(), 0
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
             conn = self._open()

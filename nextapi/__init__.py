@@ -4,13 +4,16 @@ A folder of handler files becomes an HTTP API: `pages/api/comments/[id].py`
 answers `/api/comments/42` with `req.query["id"] == "42"`.
 """
 from .app import App
+from .batteries.compress import gzip
+from .batteries.cors import cors
 from .batteries.ratelimit import MemoryStore, SQLiteStore, rate_limit
 from .errors import BuildError, HTTPError, LoadError
 from .limits import Limits
 from .multipart import UploadFile
+from .params import Cookie, Field, Header, Query, operation
 from .request import Request
 from .response import Response, ResponseSentError
 
 __version__ = "0.1.0"
-__all__ = ["App", "BuildError", "HTTPError", "Limits", "LoadError", "MemoryStore", "Request", "Response",
-           "ResponseSentError", "SQLiteStore", "UploadFile", "__version__", "rate_limit"]
+__all__ = ["App", "BuildError", "Cookie", "Field", "HTTPError", "Header", "Limits", "LoadError", "MemoryStore", "Query", "Request", "Response",
+           "ResponseSentError", "SQLiteStore", "UploadFile", "__version__", "cors", "gzip", "operation", "rate_limit"]

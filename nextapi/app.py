@@ -29,6 +29,7 @@ from .reload import Reloader
 from .request import Request, parse_networks
 from .response import Response, SerializationError, error_response, finalize, send_error
 from .routing import Route, compile_routes, hidden_path, match, scan, static_table
+from .signature import Signature
 
 logger = logging.getLogger("nextapi")
 
@@ -184,7 +185,7 @@ class App:
         req.allow = target.allow
         if self.middleware:
             chain = self.middleware + chain
-        return self._run(req, res, chain, functools.partial(_dispatch, target), route)
+        return self._run(req, res, chain, functools.partial(_dispatch, target, self.dev), route)
 
     def _unmatched(self, environ: Environ, path: str, method: str) -> Result:
         req = Request(environ, path, {}, DEFAULT_CONFIG, self.limits, self.trusted_proxies)
@@ -236,7 +237,7 @@ class App:
         return finalize(res, method, environ, etag=False)
 
 
-def _dispatch(target: Target, req: Request, res: Response) -> Any:
+def _dispatch(target: Target, dev: bool, req: Request, res: Response) -> Any:
     """Pick the function for the method (R10, R14), check the body's framing, call it, send what it returned.
 
     The method is decided first: a 2 MB PUT to a route without `put` is a 405, not a 413.
@@ -261,22 +262,37 @@ def _dispatch(target: Target, req: Request, res: Response) -> Any:
     elif "HTTP_TRANSFER_ENCODING" in environ and unframed_chunked(environ):
         raise HTTPError(411, "Length Required")  # a body we cannot read: never dropped silently
     res._before_handler = dict(res._headers)  # R41: the headers a 500 keeps
-    result = fn(req, res)
+    sig = target.typed.get(fn) if target.typed else None  # PERF: plain (req, res) handlers skip it
+    result = fn(req, res) if sig is None else fn(req, res, **sig.bind(req))  # R90-R92: 422 before it runs
     if isawaitable(result):  # `async def`, or a sync function returning an awaitable (R80, R82)
-        return _settle(result, res)
+        return _settle(result, res, sig, dev)
     if result is not None and result is not res and not res.finished:
-        res.send(result)
+        _send_result(result, res, sig, dev)
     return result
 
 
-async def _settle(awaitable: Awaitable[Any], res: Response) -> Any:
+async def _settle(awaitable: Awaitable[Any], res: Response, sig: Signature | None, dev: bool) -> Any:
     """Await an async handler, then send what it returned, as for a sync one (R14, R80)."""
     result = await awaitable
     while isawaitable(result):
         result = await result
     if result is not None and result is not res and not res.finished:
-        res.send(result)
+        _send_result(result, res, sig, dev)
     return result
+
+
+def _send_result(result: Any, res: Response, sig: Signature | None, dev: bool) -> None:
+    """R14: send what the handler returned; R93: by its return annotation, with its declared status."""
+    if sig is None:
+        res.send(result)
+        return
+    status = sig.operation.status
+    if status is not None and res.status_code == 200:
+        res.status(status)
+    if sig.returns is None:
+        res.send(result)
+    else:
+        res.json(sig.output(result, dev, getattr(sig.fn, "__qualname__", "the handler")))
 
 
 def _no_route(req: Request, res: Response) -> None:

@@ -103,7 +103,7 @@ def parse_body(
     if media in ("application/json", "application/ld+json") or (
         media.endswith("+json") and "/" in media
     ):
-        return _parse_json(raw, max_depth)
+        return parse_json(raw, max_depth)
     if media == "application/x-www-form-urlencoded":
         return parse_query_bytes(raw, max_fields)
     if media.startswith("text/"):
@@ -188,7 +188,8 @@ _DEPTH = {"[": 1, "{": 1, "]": -1, "}": -1}
 _NOT_BRACKETS = re.compile(r"[^\[\]{}]+")
 
 
-def _parse_json(raw: bytes, max_depth: int = MAX_JSON_DEPTH) -> object:
+def parse_json(raw: bytes, max_depth: int = MAX_JSON_DEPTH) -> object:
+    """JSON bytes to a value; every malformation is a 400 `Invalid JSON` (R24)."""
     try:
         # RFC 8259 lets a parser ignore a BOM; utf-8-sig does exactly that.
         text = raw.decode("utf-8-sig")

@@ -12,13 +12,15 @@ import os
 import re
 import sys
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import ModuleType
 from typing import cast
 
 from ._types import Handler, Middleware
 from .config import RouteConfig, parse_config
+from .convert import Unsupported
 from .errors import LoadError
+from .signature import Signature, compile_signature
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD")
 
@@ -33,6 +35,10 @@ class Target:
     allowed: frozenset[str] | None  # a handler module's `methods = [...]` (HEAD with GET); None: any
     config: RouteConfig
     module: ModuleType
+    # R90-R95: every function's Signature ("*" for handler, else the method), and by function
+    # those a request must bind or convert for (empty for plain (req, res) handlers: PERF).
+    signatures: dict[str, Signature] = field(default_factory=dict)
+    typed: dict[Handler, Signature] = field(default_factory=dict)
 
 
 def install_package(pages_dir: str) -> None:
@@ -169,6 +175,7 @@ def load_target(path: str, pages_dir: str | None = None) -> Target:
                   else declared) | {"OPTIONS"}
     if "GET" in allowed:
         allowed.add("HEAD")
+    signatures = _signatures(handler, methods, path, pages_dir)
     return Target(
         handler=handler,
         methods=methods,
@@ -176,7 +183,37 @@ def load_target(path: str, pages_dir: str | None = None) -> Target:
         allowed=declared,
         config=parse_config(getattr(module, "config", None), path),
         module=module,
+        signatures=signatures,
+        typed={sig.fn: sig for sig in signatures.values() if sig.typed},
     )
+
+
+def _signatures(handler: Handler | None, methods: dict[str, Handler], path: str,
+                pages_dir: str | None) -> dict[str, Signature]:
+    """Compile each function's declared inputs and output now, once (R94)."""
+    params = path_params(os.path.relpath(path, pages_dir) if pages_dir else os.path.basename(path))
+    functions = {"*": handler} if handler is not None else dict(methods)
+    out = {}
+    for key, fn in functions.items():
+        try:
+            out[key] = compile_signature(fn, path_params=params, where=path)
+        except Unsupported as exc:
+            code = getattr(fn, "__code__", None)
+            raise LoadError(path, code.co_firstlineno if code else None, str(exc)) from None
+    return out
+
+
+def path_params(rel: str) -> dict[str, bool]:
+    """The route parameters a file's path declares: name -> is it a catch-all (a list)?"""
+    out = {}
+    for part in rel.replace(os.sep, "/").removesuffix(".py").split("/"):
+        if part.startswith("[[...") and part.endswith("]]"):
+            out[part[5:-2]] = True
+        elif part.startswith("[...") and part.endswith("]"):
+            out[part[4:-1]] = True
+        elif part.startswith("[") and part.endswith("]"):
+            out[part[1:-1]] = False
+    return out
 
 
 def load_middleware(path: str, pages_dir: str | None = None) -> Middleware:

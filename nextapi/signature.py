@@ -1,0 +1,209 @@
+"""A handler's declared inputs and output (R90–R94), compiled once when its module loads.
+
+`compile_signature` reads the parameters after `(req, res)` and the return
+annotation, picks where each input comes from (path, query, header, cookie,
+body) and compiles its converter (nextapi.convert). Per request, `bind`
+only looks values up and runs the compiled converters; every problem is
+collected into one 422.
+"""
+from __future__ import annotations
+
+import inspect
+import logging
+import typing
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from .body import parse_json
+from .convert import INVALID, Converter, Unsupported, compile_type
+from .errors import HTTPError
+from .params import NO_OPERATION, Cookie, Field, Header, Operation, Query
+
+logger = logging.getLogger("nextapi")
+
+SOURCES = ("path", "query", "header", "cookie", "body")
+_MISSING: Any = object()
+
+
+@dataclass(frozen=True)
+class Input:
+    """One declared input: what OpenAPI documents and what `bind` fills."""
+
+    name: str  # the Python parameter name
+    source: str  # "path", "query", "header", "cookie" or "body"
+    key: str  # the name on the wire: the query key, header name, cookie name, path parameter; "body"
+    required: bool
+    default: Any  # when not required
+    converter: Converter
+    description: str | None = None
+    examples: tuple[Any, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Signature:
+    """Everything known about one handler or method function before any request."""
+
+    fn: Callable[..., Any]
+    inputs: tuple[Input, ...]
+    returns: Converter | None  # the return annotation's converter, None without one
+    operation: Operation
+    summary: str | None  # from the docstring unless the operation says
+    description: str | None
+
+    @property
+    def typed(self) -> bool:
+        """Does a request need more than `fn(req, res)`: inputs to bind, an output to convert, a status?"""
+        return bool(self.inputs) or self.returns is not None or self.operation.status is not None
+
+    @property
+    def body(self) -> Input | None:
+        return next((i for i in self.inputs if i.source == "body"), None)
+
+    def bind(self, req: Any) -> dict[str, Any]:
+        """The keyword arguments for this request, or one 422 listing every problem (R92)."""
+        errors: list[dict[str, Any]] = []
+        values: dict[str, Any] = {}
+        for inp in self.inputs:
+            raw = _fetch(req, inp)
+            if raw is _MISSING:
+                if inp.required:
+                    loc = [inp.source] if inp.source == "body" else [inp.source, inp.key]
+                    errors.append({"loc": loc, "msg": "Field required", "type": "missing"})
+                else:
+                    values[inp.name] = inp.default
+                continue
+            loc = [inp.source] if inp.source == "body" else [inp.source, inp.key]
+            conv = inp.converter
+            value = conv.load(raw, loc, errors) if inp.source == "body" else conv.parse(raw, loc, errors)
+            if value is not INVALID:
+                values[inp.name] = value
+        if errors:
+            raise HTTPError(422, "Invalid request", body={"error": "Invalid request", "detail": errors})
+        return values
+
+    def output(self, value: Any, dev: bool, where: str) -> Any:
+        """The returned value converted by the return annotation (R93); in dev, checked first."""
+        conv = self.returns
+        if conv is None:
+            return value
+        if dev:
+            problems: list[dict[str, Any]] = []
+            conv.check(value, [], problems)
+            if problems:
+                first = problems[0]
+                logger.warning("%s returned a value that does not match its annotation %s: %s at %s",
+                               where, conv.describe(), first["msg"], first["loc"] or "the top level")
+        return conv.dump(value)
+
+
+def _fetch(req: Any, inp: Input) -> Any:
+    source = inp.source
+    if source == "query":
+        value = req.query.get(inp.key, _MISSING)
+        if isinstance(value, list) and not inp.converter.many:
+            return value[-1]  # a repeated key for one value: the last, as most frameworks do
+        return value
+    if source == "path":
+        return req.params.get(inp.key, _MISSING)
+    if source == "header":
+        return req.headers.get(inp.key, _MISSING)
+    if source == "cookie":
+        return req.cookies.get(inp.key, _MISSING)
+    return _body(req)
+
+
+def _body(req: Any) -> Any:
+    """The JSON body for a typed `body` (R92): no body is missing; a non-JSON type is a 415."""
+    ctype = req.environ.get("CONTENT_TYPE") or ""
+    raw = req.raw_body
+    if raw is None:
+        return _MISSING
+    media = ctype.split(";", 1)[0].strip().lower()
+    if not media:
+        return parse_json(raw, req.limits.max_json_depth)
+    if media not in ("application/json", "application/ld+json") and not (media.endswith("+json") and "/" in media):
+        raise HTTPError(415, f"Unsupported Media Type: send the body as application/json, not {media}")
+    return req.body
+
+
+def compile_signature(fn: Callable[..., Any], *, path_params: dict[str, bool], where: str) -> Signature:
+    """Read `fn`'s declared inputs and return annotation; an annotation nextapi cannot use is an
+    `Unsupported` naming the function and the annotation (the loader adds the file, R94).
+
+    `path_params` maps the route's parameter names to whether each is a catch-all (a list).
+    """
+    name = getattr(fn, "__qualname__", getattr(fn, "__name__", repr(fn)))
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return Signature(fn, (), None, _operation(fn), *_doc(fn))
+    try:
+        hints = typing.get_type_hints(fn, include_extras=True)
+    except Exception as exc:  # noqa: BLE001 - a name the annotation uses does not exist
+        raise Unsupported(f"{name}(): cannot resolve its annotations: {type(exc).__name__}: {exc}") from None
+    params = list(sig.parameters.values())
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    extra = params[2:] if len(positional) >= 2 else []
+    inputs = []
+    for p in extra:
+        if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+            continue
+        inputs.append(_input(p, hints.get(p.name, Any), path_params, name))
+    returns = None
+    ret = hints.get("return", sig.return_annotation)
+    if ret is not inspect.Signature.empty and ret is not None and ret is not type(None):
+        try:
+            returns = compile_type(ret, text=False)
+        except Unsupported as exc:
+            raise Unsupported(f"{name}() -> {_show(ret)}: {exc}") from None
+    if sum(i.source == "body" for i in inputs) > 1:
+        raise Unsupported(f"{name}(): more than one parameter takes the body")
+    return Signature(fn, tuple(inputs), returns, _operation(fn), *_doc(fn))
+
+
+def _input(p: inspect.Parameter, hint: Any, path_params: dict[str, bool], fname: str) -> Input:
+    base: Any = hint
+    metadata: tuple[Any, ...] = ()
+    if typing.get_origin(hint) is typing.Annotated:
+        base, metadata = hint.__origin__, hint.__metadata__
+    marker: Query | Header | Cookie | None = next((m for m in metadata if isinstance(m, (Query, Header, Cookie))), None)
+    field: Field | None = next((m for m in metadata if isinstance(m, Field)), None)
+    if isinstance(marker, Header):
+        source, key = "header", marker.name or p.name.replace("_", "-")
+    elif isinstance(marker, Cookie):
+        source, key = "cookie", marker.name or p.name
+    elif isinstance(marker, Query):
+        source, key = "query", marker.name or p.name
+    elif p.name in path_params:
+        source, key = "path", p.name
+    elif p.name == "body":
+        source, key = "body", "body"
+    else:
+        source, key = "query", p.name
+    annotated = hint if field is not None else base
+    try:
+        conv = compile_type(annotated, text=source != "body")
+    except Unsupported as exc:
+        raise Unsupported(f"{fname}(): parameter {p.name!r} ({source}) annotated {_show(hint)}: {exc}") from None
+    description = (marker.description if marker is not None else None) or (field.description if field else None)
+    examples = tuple(field.examples) if field is not None and field.examples is not None else None
+    required = p.default is inspect.Parameter.empty
+    return Input(p.name, source, key, required, None if required else p.default, conv, description, examples)
+
+
+def _operation(fn: Callable[..., Any]) -> Operation:
+    op = getattr(fn, "__nextapi_operation__", NO_OPERATION)
+    return op if isinstance(op, Operation) else NO_OPERATION
+
+
+def _doc(fn: Callable[..., Any]) -> tuple[str | None, str | None]:
+    doc = inspect.getdoc(fn)
+    if not doc:
+        return None, None
+    summary, _, rest = doc.partition("\n")
+    return summary.strip() or None, rest.strip() or None
+
+
+def _show(annotation: Any) -> str:
+    return getattr(annotation, "__name__", None) if isinstance(annotation, type) else repr(annotation)  # type: ignore[return-value]

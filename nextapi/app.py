@@ -123,6 +123,16 @@ class App:
         self._static = static_table(routes)
         self._frontend: Frontend | None = frontend
 
+    def targets(self) -> list[tuple[Route, Target]]:
+        """Every route with its loaded module (imported now in dev mode), for OpenAPI and tools."""
+        out = []
+        for route in self.routes:
+            try:
+                out.append((route, self._load(route)[0]))
+            except (LoadError, HTTPError, KeyError):  # dev: a broken or deleted file is left out
+                continue
+        return out
+
     # -- request --------------------------------------------------------------
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         try:

@@ -157,7 +157,12 @@ class Sessions(Battery):
     def __init__(self, secret: str | bytes | Iterable[str | bytes], *, cookie: str = "session",
                  max_age: int = 14 * 86400, path: str = "/", same_site: str | None = "Lax",
                  secure: bool = True, http_only: bool = True) -> None:
-        secrets = [secret] if isinstance(secret, (str, bytes, bytearray)) else list(secret)
+        if isinstance(secret, (str, bytes, bytearray)):
+            secrets = [secret]
+        elif isinstance(secret, Iterable):
+            secrets = list(secret)
+        else:
+            raise TypeError(f"sessions(): the secret is a str, bytes or a list of them, not {type(secret).__name__}")
         if not secrets:
             raise ValueError("sessions(): the list of secrets is empty; the first one signs")
         self._keys = [_key_bytes(s) for s in secrets]

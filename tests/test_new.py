@@ -21,9 +21,10 @@ from nextapi.cli import TEMPLATES, main, template_files, templates
 from nextapi.testing import Client
 from tests.servers import call, child_env, dev_server_args, free_port, running
 
-API_FILES = {".gitignore", "README.md", "pyproject.toml", "pages/api/hello.py", "tests/test_api.py"}
+API_FILES = {".gitignore", "README.md", "pyproject.toml", "pages/api/hello.py", "pages/api/todos/[id].py",
+             "tests/test_api.py"}
 BOARD_FILES = {".gitignore", "README.md", "pyproject.toml", "board_db.py", "pages/index.html",
-               "pages/api/hello.py", "pages/api/comments.py", "pages/api/comments/[id].py",
+               "pages/api/hello.py", "pages/api/todos/[id].py", "pages/api/comments.py", "pages/api/comments/[id].py",
                "public/board.css", "public/favicon.svg", "tests/test_board.py"}
 
 

@@ -5,6 +5,7 @@ answers `/api/comments/42` with `req.query["id"] == "42"`.
 """
 from .app import App
 from .batteries.auth import api_key, basic, bearer
+from .batteries.compress import gzip
 from .batteries.cors import cors
 from .batteries.ratelimit import MemoryStore, SQLiteStore, rate_limit
 from .batteries.sessions import sessions

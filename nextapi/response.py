@@ -17,7 +17,7 @@ from datetime import date, datetime, time, timezone
 from decimal import Decimal
 from email.utils import format_datetime
 from enum import Enum
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote
 from uuid import UUID
 
@@ -80,6 +80,25 @@ class ResponseSentError(RuntimeError):
     """Raised when a handler sends twice or changes headers after sending."""
 
 
+# What a body encoder returns for a streamed body: a function from the stream's byte chunks
+# (as they are produced) to the chunks to send instead.
+StreamEncoder = Callable[[Iterator[bytes]], Iterator[bytes]]
+
+
+class BodyEncoder(Protocol):
+    """A content coding applied to a response as it is finalized (`res.add_encoder`; nextapi.gzip).
+
+    Called once, with `body` the whole body or None when the body is streamed, before
+    `finalize` computes the ETag, answers If-None-Match or counts Content-Length, so those
+    describe the encoded bytes. It returns None to leave the body as it is, the new bytes of
+    a whole body, or for a stream a `StreamEncoder` wrapping its chunks. The response is
+    finished by then, so it changes headers (Content-Encoding, Vary) in `res._headers`.
+    """
+
+    def __call__(self, res: Response, body: bytes | None, /) -> bytes | StreamEncoder | None:
+        ...
+
+
 def dumps(value: Any) -> bytes:
     """JSON bytes, compact as JSON.stringify; a bad value raises TypeError naming its type."""
     try:
@@ -106,7 +125,8 @@ def _check_header(name: str, value: str) -> None:
 class Response:
     """What a handler gets as `res`: chainable status, then one send."""
 
-    __slots__ = ("_after", "_before_handler", "_body", "_chunks", "_headers", "_stream", "finished", "status_code")
+    __slots__ = ("_after", "_before_handler", "_body", "_chunks", "_encoders", "_headers", "_stream", "finished",
+                 "status_code")
 
     def __init__(self) -> None:
         self.status_code = 200
@@ -114,6 +134,7 @@ class Response:
         # The headers as they stood when the handler was called (set by the app): a 500 keeps them.
         self._before_handler: dict[str, tuple[str, str | list[str]]] | None = None
         self._after: list[tuple[Callable[..., Any], tuple[Any, ...]]] | None = None
+        self._encoders: list[BodyEncoder] | None = None
         self._chunks: list[bytes] = []
         self._body: bytes | None = None
         self._stream: Iterable[Any] | None = None
@@ -280,6 +301,17 @@ class Response:
             self._after = []
         self._after.append((fn, args))
 
+    def add_encoder(self, encoder: BodyEncoder) -> None:
+        """Have `encoder` re-encode the final body (see `BodyEncoder`): for middleware such as
+        nextapi.gzip, which registers one before calling next(), so error answers get it too.
+
+        Encoders run innermost first: the one registered last (by the middleware nearest
+        the handler) sees the body first. An error answer keeps them.
+        """
+        if self._encoders is None:
+            self._encoders = []
+        self._encoders.append(encoder)
+
     # -- internals ----------------------------------------------------------
     def _check_open(self) -> None:
         if self.finished:
@@ -377,6 +409,8 @@ def _finalize(res: Response, method: str, environ: Environ, etag: bool,
     body = res._body if res.finished else b"".join(res._chunks)  # a write() without end(): what was written
     if body is None:  # None or streamed
         body = b""
+    if res._encoders is not None:  # PERF: one attribute test for the responses nothing re-encodes
+        body, stream = _encode(res, res._encoders, body, stream, path, environ)
 
     if stream is None and etag and method in ("GET", "HEAD") and 200 <= status < 300 and status != 204:
         if "etag" not in headers:
@@ -417,6 +451,56 @@ def _finalize(res: Response, method: str, environ: Environ, etag: bool,
     if response_limit is not None and len(body) >= response_limit:
         _warn_limit(path, response_limit)
     return line, out, [] if method == "HEAD" else [body]
+
+
+def _encode(res: Response, encoders: list[BodyEncoder], body: bytes, stream: Iterable[Any] | None,
+            path: str, environ: Environ) -> tuple[bytes, Iterable[Any] | None]:
+    """Run the response's encoders, innermost first: a whole body's new bytes, or a stream wrapped."""
+    wraps: list[StreamEncoder] = []
+    for encoder in reversed(encoders):
+        out = encoder(res, None if stream is not None else body)
+        if out is None:
+            continue
+        if stream is None:
+            if not isinstance(out, bytes):
+                raise TypeError(f"a body encoder returned {type(out).__name__} for a whole body, not bytes")
+            body = out
+        elif callable(out):
+            wraps.append(out)
+        else:
+            raise TypeError(f"a body encoder returned {type(out).__name__} for a stream, not a function")
+    if wraps:
+        stream = _EncodedStream(stream, wraps, path, environ)
+    return body, stream
+
+
+class _EncodedStream:
+    """A streamed body through encoders' wrappers, over its chunks as bytes. Started when first
+    iterated, so a HEAD or a 304 never runs the handler's generator."""
+
+    __slots__ = ("_environ", "_inner", "_outer", "_path", "_source", "_wraps")
+
+    def __init__(self, source: Any, wraps: list[StreamEncoder], path: str, environ: Environ) -> None:
+        self._source, self._wraps, self._path, self._environ = source, wraps, path, environ
+        self._inner: _StreamBody | None = None
+        self._outer: Iterator[bytes] | None = None
+
+    def __iter__(self) -> Iterator[bytes]:
+        self._inner = _StreamBody(self._source, self._path, self._environ)  # the limit counts what is sent
+        chunks: Iterator[bytes] = self._inner
+        for wrap in self._wraps:
+            chunks = wrap(chunks)
+        self._outer = chunks
+        return chunks
+
+    def close(self) -> None:
+        close = getattr(self._outer, "close", None)
+        try:
+            if close is not None:
+                close()
+        finally:
+            if self._inner is not None:
+                self._inner.close()
 
 
 class _AfterBody:

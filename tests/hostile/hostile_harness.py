@@ -110,6 +110,10 @@ def build_tree(base: Path) -> tuple[Path, Path]:
         "api/sub/page.py": f"def handler(req, res):\n    {MARK}\n    return {{'sub': True}}\n",
         "api/mirror.py": f"def handler(req, res):\n    {MARK}\n    return req.body\n",
         "api/whoami.py": f"def handler(req, res):\n    {MARK}\n    return {{'user': req.headers.get('x-auth-user')}}\n",
+        # cors(): preflights are answered by the middleware, the handler never runs
+        "api/cors/_middleware.py": "from nextapi import cors\nmiddleware = cors(['https://app.example'])\n",
+        "api/cors/item.py": f"def get(req, res):\n    {MARK}\n    return {{'ok': True}}\n"
+                            f"def post(req, res):\n    {MARK}\n    return {{'ok': True}}\n",
         "api/_private.py": canary(markers, "private"),
         "api/.hidden.py": canary(markers, "hidden"),
         "api/__pycache__/cached.py": canary(markers, "pycache"),

@@ -82,6 +82,37 @@ def cookies_header(n: int, first: str = "__Host-sid=good") -> str:
 
 LONG_QUERY = "q=" + "x" * (8 * 1024 - 2)
 
+APP_ORIGIN = "https://app.example"
+CORS_PATH = "/api/cors/item"  # cors([APP_ORIGIN]) in its _middleware.py
+
+
+def cors_preflight(id: str, request_headers: str, *, echo: str | None = None, needle: bytes = b"") -> Row:
+    """A preflight from the allowed origin: answered 204 by cors() before the handler, with the
+    requested headers echoed only when they are a short list of header names."""
+    def check(res: Result) -> None:
+        assert res.header("Access-Control-Allow-Origin") == APP_ORIGIN, res.headers
+        assert res.header("Access-Control-Allow-Methods") == "GET, HEAD, OPTIONS, POST", res.headers
+        assert res.header("Access-Control-Allow-Headers") == echo, res.headers
+        no_header("Set-Cookie", "Content-Type", "Content-Length")(res)
+        if needle:
+            for name, value in res.headers:
+                assert needle not in value.encode("latin-1"), f"{name} echoes the hostile list: {value[:200]!r}"
+    headers = {"origin": APP_ORIGIN, "access-control-request-method": "POST",
+               "access-control-request-headers": request_headers}
+    return Row(id, 204, method="OPTIONS", path=CORS_PATH, headers=headers, before_handler=True,
+               needles=(needle,) if needle else (), check=check, modes=("prod", "dev"))
+
+
+def cors_refused(id: str, origin: str) -> Row:
+    """An Origin no browser sends: no CORS header, and the preflight is the route's plain OPTIONS."""
+    def check(res: Result) -> None:
+        no_header("Access-Control-Allow-Origin", "Access-Control-Allow-Methods", "Access-Control-Allow-Headers",
+                  "Set-Cookie")(res)
+        assert res.header("Allow") == "GET, HEAD, OPTIONS, POST", res.headers
+    headers = {"origin": origin, "access-control-request-method": "POST",
+               "access-control-request-headers": "content-type"}
+    return Row(id, 204, method="OPTIONS", path=CORS_PATH, headers=headers, before_handler=True, check=check)
+
 ROWS: list[Row] = [
     # -- routing: hidden files, traversal, odd bytes (prod and dev) ------------------------
     hidden("dotdot-param", "/api/items/.."),
@@ -324,6 +355,30 @@ ROWS: list[Row] = [
         check=expect(body="bytes")),
     Row("if-none-match-10k", 200, path="/api/ok", headers={"if-none-match": ", ".join(['"x"'] * 10_000)}),
     Row("header-100kb", 200, headers={"x-big": "v" * 100_000}),
+    # -- CORS preflights with hostile Access-Control-Request-Headers: never echoed ----------------
+    cors_preflight("cors-request-headers-fine", "Content-Type, X-Token", echo="content-type, x-token"),
+    cors_preflight("cors-request-headers-100kb", "x-zq9," * 20_000, needle=b"x-zq9"),
+    cors_preflight("cors-request-headers-one-huge-name", "zq9" * 30_000, needle=b"zq9zq9"),
+    cors_preflight("cors-request-headers-500-names", ", ".join(f"x-zq{i}" for i in range(500)), needle=b"x-zq"),
+    cors_preflight("cors-request-headers-crlf", "x-zq9\r\nSet-Cookie: evil=1", needle=b"evil"),
+    cors_preflight("cors-request-headers-lf", "x-zq9\nX-Injected: 1", needle=b"Injected"),
+    cors_preflight("cors-request-headers-cr", "x-zq9\rX-Injected: 1", needle=b"Injected"),
+    cors_preflight("cors-request-headers-nul", "x-zq9\x00x-b", needle=b"zq9"),
+    cors_preflight("cors-request-headers-script", "x-a, <script>alert(1)</script>", needle=b"script"),
+    cors_preflight("cors-request-headers-space-in-name", "x zq9, b", needle=b"zq9"),
+    cors_preflight("cors-request-headers-quoted", '"x-zq9"', needle=b"zq9"),
+    cors_preflight("cors-request-headers-colon", "x-zq9: 1", needle=b"zq9"),
+    cors_preflight("cors-request-headers-latin1", "x-zq9\xe9", needle=b"zq9"),
+    cors_preflight("cors-request-headers-only-commas", "," * 10_000),
+    # -- and Origins no browser sends: refused, never echoed ------------------------------------------
+    cors_refused("cors-origin-crlf", APP_ORIGIN + "\r\nSet-Cookie: evil=1"),
+    cors_refused("cors-origin-two-joined", APP_ORIGIN + "," + APP_ORIGIN),
+    cors_refused("cors-origin-with-path", APP_ORIGIN + "/x"),
+    cors_refused("cors-origin-100kb", "https://" + "a" * 100_000 + ".example"),
+    cors_refused("cors-origin-lookalike", "https://app.example.evil.example"),
+    Row("cors-error-keeps-the-headers", 405, method="PUT", path=CORS_PATH, headers={"origin": APP_ORIGIN},
+        body=PROBE, before_handler=True,
+        check=lambda r: r.header("Access-Control-Allow-Origin") == APP_ORIGIN or pytest.fail(str(r.headers))),
     # -- errors: a clean 500, nothing leaked ---------------------------------------------------
     Row("error-exception-text", 500, path="/api/boom", query="k=raise&q=%3Cscript%3E",
         error="Internal Server Error", needles=(b"<script>", b"/srv/secret", b"RuntimeError")),

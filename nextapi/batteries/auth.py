@@ -45,6 +45,7 @@ _TOKEN68 = re.compile(r"[A-Za-z0-9\-._~+/]+=*")  # RFC 9110 11.2 (RFC 6750's b64
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # a header name
 _KEY = re.compile(r"[!-~]+")  # an API key: visible ASCII, no spaces
 _CTL = re.compile(r"[\x00-\x1f\x7f]")
+_BASE64 = re.compile(r"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?")  # padded, as RFC 7617 sends
 
 
 def _loop_running() -> bool:
@@ -171,7 +172,7 @@ class BasicAuth(Auth):
 
     def credentials(self, req: Request) -> tuple[str, ...] | None:
         token = _authorization(req, "basic")
-        if token is None:
+        if token is None or not _BASE64.fullmatch(token):
             return None
         try:
             text = base64.b64decode(token, validate=True).decode("utf-8")

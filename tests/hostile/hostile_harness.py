@@ -86,6 +86,39 @@ def handler(req, res):
 """
 
 
+# The battery routes (R102, R103): a signed-cookie session, and one route per credential scheme.
+SESSION_SECRET = "hostile-session-secret-0123456789abcdef"
+API_TOKEN = "hostile-token-6f1d"
+
+SESSION = f"""
+from nextapi import sessions
+
+@sessions({SESSION_SECRET!r})
+def handler(req, res):
+    {MARK}
+    if req.query.get("k") == "big":
+        req.session["blob"] = "x" * 5000
+    return {{"keys": sorted(req.session)}}
+"""
+
+AUTH = f"""
+import hmac
+from nextapi import api_key, basic, bearer
+
+def token_user(token):
+    return "svc" if hmac.compare_digest(token.encode(), {API_TOKEN!r}.encode()) else None
+
+def pair_user(username, password):
+    ok = hmac.compare_digest(password.encode(), {API_TOKEN!r}.encode())
+    return username if ok and username == "ada" else None
+
+@SCHEME
+def handler(req, res):
+    {MARK}
+    return {{"user": req.user}}
+"""
+
+
 def canary(marker_dir: Path, name: str, middleware: bool = False) -> str:
     """A module that records its own import: it must never run."""
     body = "def middleware(req, res, next):\n    return next()\n" if middleware else \
@@ -110,6 +143,10 @@ def build_tree(base: Path) -> tuple[Path, Path]:
         "api/sub/page.py": f"def handler(req, res):\n    {MARK}\n    return {{'sub': True}}\n",
         "api/mirror.py": f"def handler(req, res):\n    {MARK}\n    return req.body\n",
         "api/whoami.py": f"def handler(req, res):\n    {MARK}\n    return {{'user': req.headers.get('x-auth-user')}}\n",
+        "api/session.py": SESSION,
+        "api/auth/bearer.py": AUTH.replace("SCHEME", "bearer(token_user)"),
+        "api/auth/basic.py": AUTH.replace("SCHEME", "basic(pair_user)"),
+        "api/auth/key.py": AUTH.replace("SCHEME", "api_key(token_user)"),
         # cors(): preflights are answered by the middleware, the handler never runs
         "api/cors/_middleware.py": "from nextapi import cors\nmiddleware = cors(['https://app.example'])\n",
         "api/cors/item.py": f"def get(req, res):\n    {MARK}\n    return {{'ok': True}}\n"

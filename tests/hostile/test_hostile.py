@@ -19,12 +19,23 @@ symlinked out of the folder) has been imported.
 """
 from __future__ import annotations
 
+import base64
 import json
 
 import pytest
 
 from nextapi import App
-from tests.hostile.hostile_harness import MB, Result, Row, build_tree, check_row, send
+from nextapi import sessions
+from tests.hostile.hostile_harness import (
+    API_TOKEN,
+    MB,
+    SESSION_SECRET,
+    Result,
+    Row,
+    build_tree,
+    check_row,
+    send,
+)
 
 JSON = {"content-type": "application/json"}
 FORM = {"content-type": "application/x-www-form-urlencoded"}
@@ -81,6 +92,42 @@ def cookies_header(n: int, first: str = "__Host-sid=good") -> str:
 
 
 LONG_QUERY = "q=" + "x" * (8 * 1024 - 2)
+
+# R102: cookies for /api/session, signed with its secret (or not quite).
+SIGNER = sessions(SESSION_SECRET)
+SIGNED = SIGNER.encode({"user": 1})
+_PAYLOAD, _ISSUED, _SIG = SIGNED.split(".")
+_EVIL = base64.urlsafe_b64encode(b'{"admin":true}').rstrip(b"=").decode()
+FORGED = f"{_EVIL}.{_ISSUED}.{_SIG}"  # another payload under the real signature
+
+
+def session_keys(*keys: str):
+    """The session the route saw, and no Set-Cookie: reading a session never writes one."""
+    def check(res: Result) -> None:
+        assert res.json() == {"keys": list(keys)}, res.json()
+        no_header("Set-Cookie")(res)
+    return check
+
+
+def challenge(value: str):
+    def check(res: Result) -> None:
+        assert res.header("WWW-Authenticate") == value, res.headers
+    return check
+
+
+def unauthorized(id: str, path: str, headers: dict[str, str], www: str, **kw) -> Row:
+    """Credentials that must be refused before the handler runs, nothing of them echoed."""
+    return Row(id, 401, path=path, headers=headers, before_handler=True, error="Unauthorized",
+               check=challenge(www), **kw)
+
+
+BEARER, BASIC, KEY = "/api/auth/bearer", "/api/auth/basic", "/api/auth/key"
+BASIC_WWW = 'Basic realm="api"'
+KEY_WWW = 'APIKey header="X-API-Key"'
+
+
+def basic_of(raw: bytes) -> str:
+    return "Basic " + base64.b64encode(raw).decode()
 
 APP_ORIGIN = "https://app.example"
 CORS_PATH = "/api/cors/item"  # cors([APP_ORIGIN]) in its _middleware.py
@@ -227,6 +274,68 @@ ROWS: list[Row] = [
     Row("cookie-bad-escapes", 200, headers={"cookie": "a=%E0%A4%A"}, check=expect(a="%E0%A4%A")),
     Row("cookie-comma-is-value", 200, headers={"cookie": "a=1,__Host-sid=evil1"}, check=expect(a="1,__Host-sid=evil1",
                                                                                           host_sid=None)),
+    # -- signed session cookies (R102): never an error, never a write -------------------
+    Row("session-valid", 200, path="/api/session", headers={"cookie": f"session={SIGNED}"}, check=session_keys("user")),
+    Row("session-forged-payload", 200, path="/api/session", headers={"cookie": f"session={FORGED}"},
+        check=session_keys()),
+    Row("session-forged-signature", 200, path="/api/session",
+        headers={"cookie": f"session={_PAYLOAD}.{_ISSUED}.{'A' * 43}"}, check=session_keys()),
+    Row("session-expired", 200, path="/api/session",
+        headers={"cookie": f"session={SIGNER.encode({'user': 1}, issued=1)}"}, check=session_keys()),
+    Row("session-truncated", 200, path="/api/session", headers={"cookie": f"session={SIGNED[:-1]}"},
+        check=session_keys()),
+    Row("session-garbage", 200, path="/api/session", headers={"cookie": "session=%00%ff<script>..%2e"},
+        check=session_keys(), needles=(b"<script>",)),
+    Row("session-only-dots", 200, path="/api/session", headers={"cookie": "session=" + "." * 7000},
+        check=session_keys()),
+    Row("session-near-limit-garbage", 200, path="/api/session",
+        headers={"cookie": "session=" + "A" * 7000 + "." + _ISSUED + "." + _SIG}, check=session_keys()),
+    Row("session-huge", 200, path="/api/session", headers={"cookie": "session=" + "A" * 100_000},
+        check=session_keys()),
+    Row("session-huge-issued", 200, path="/api/session",
+        headers={"cookie": f"session={_PAYLOAD}.{'9' * 5000}.{_SIG}"}, check=session_keys()),
+    Row("session-not-latin1", 200, path="/api/session", headers={"cookie": "session=\u2603.\udcff"},
+        check=session_keys()),
+    Row("session-duplicate-first-wins", 200, path="/api/session",
+        headers={"cookie": f"session={SIGNED}; session={FORGED}"}, check=session_keys("user")),
+    Row("session-too-large", 500, path="/api/session", query="k=big", error="Internal Server Error",
+        check=no_header("Set-Cookie"), needles=(b"xxxx",)),
+    # -- credentials (R103): a 401 with the challenge, before the handler, nothing echoed -----
+    Row("auth-bearer-ok", 200, path=BEARER, headers={"authorization": f"Bearer {API_TOKEN}"}, check=expect(user="svc")),
+    unauthorized("auth-bearer-missing", BEARER, {}, "Bearer"),
+    unauthorized("auth-bearer-wrong", BEARER, {"authorization": "Bearer wrong-token"}, "Bearer", needles=(b"wrong",)),
+    unauthorized("auth-bearer-huge", BEARER, {"authorization": "Bearer " + "a" * 100_000}, "Bearer",
+                 needles=(b"aaaa",)),
+    unauthorized("auth-bearer-scheme-only-huge", BEARER, {"authorization": "B" * 100_000}, "Bearer",
+                 needles=(b"BBBB",)),
+    unauthorized("auth-bearer-many-spaces", BEARER, {"authorization": "Bearer" + " " * 8000 + "x"}, "Bearer"),
+    unauthorized("auth-bearer-list", BEARER, {"authorization": f"Bearer {API_TOKEN}, Bearer x"}, "Bearer"),
+    unauthorized("auth-bearer-crlf", BEARER, {"authorization": f"Bearer {API_TOKEN}\r\nSet-Cookie: a=1"}, "Bearer",
+                 needles=(b"Set-Cookie",)),
+    unauthorized("auth-bearer-nul", BEARER, {"authorization": f"Bearer {API_TOKEN}\x00"}, "Bearer"),
+    unauthorized("auth-bearer-not-latin1", BEARER, {"authorization": "Bearer \u2603\udcff"}, "Bearer"),
+    unauthorized("auth-bearer-not-utf8", BEARER, {"authorization": "Bearer \xff\xfe"}, "Bearer"),
+    unauthorized("auth-bearer-wrong-scheme", BEARER, {"authorization": f"Token {API_TOKEN}"}, "Bearer"),
+    Row("auth-basic-ok", 200, path=BASIC, headers={"authorization": basic_of(f"ada:{API_TOKEN}".encode())},
+        check=expect(user="ada")),
+    unauthorized("auth-basic-missing", BASIC, {}, BASIC_WWW),
+    unauthorized("auth-basic-wrong", BASIC, {"authorization": basic_of(b"ada:guess")}, BASIC_WWW, needles=(b"guess",)),
+    unauthorized("auth-basic-bad-base64", BASIC, {"authorization": "Basic !!!<script>"}, BASIC_WWW,
+                 needles=(b"<script>",)),
+    unauthorized("auth-basic-huge", BASIC, {"authorization": "Basic " + "QUFB" * 25_000}, BASIC_WWW),
+    unauthorized("auth-basic-padding-only", BASIC, {"authorization": "Basic " + "=" * 8000}, BASIC_WWW),
+    unauthorized("auth-basic-no-colon", BASIC, {"authorization": basic_of(b"ada")}, BASIC_WWW),
+    unauthorized("auth-basic-not-utf8", BASIC, {"authorization": basic_of(b"\xff\xfe:\xc0\xae")}, BASIC_WWW),
+    unauthorized("auth-basic-nul", BASIC, {"authorization": basic_of(b"ada\x00:" + API_TOKEN.encode())}, BASIC_WWW),
+    unauthorized("auth-basic-crlf", BASIC, {"authorization": basic_of(b"ada:x\r\nSet-Cookie: a=1")}, BASIC_WWW),
+    unauthorized("auth-basic-huge-decoded", BASIC, {"authorization": basic_of(b"a:" + b"p" * 6000)}, BASIC_WWW),
+    Row("auth-key-ok", 200, path=KEY, headers={"x-api-key": API_TOKEN}, check=expect(user="svc")),
+    unauthorized("auth-key-missing", KEY, {}, KEY_WWW),
+    unauthorized("auth-key-wrong", KEY, {"x-api-key": "wrong-key"}, KEY_WWW, needles=(b"wrong",)),
+    unauthorized("auth-key-huge", KEY, {"x-api-key": "k" * 100_000}, KEY_WWW, needles=(b"kkkk",)),
+    unauthorized("auth-key-control", KEY, {"x-api-key": "a\x00b\x7f"}, KEY_WWW),
+    unauthorized("auth-key-not-latin1", KEY, {"x-api-key": "\u2603\udcff"}, KEY_WWW),
+    unauthorized("auth-key-spaces", KEY, {"x-api-key": f"{API_TOKEN} {API_TOKEN}"}, KEY_WWW),
     # -- JSON bodies ------------------------------------------------------------------
     Row("json-malformed", 400, method="POST", headers=JSON, body=b"{bad\x00<script>", error="Invalid JSON",
         needles=(b"{bad", b"<script>")),

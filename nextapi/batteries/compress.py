@@ -52,12 +52,17 @@ def compressible(content_type: str | None) -> bool:
     return media.startswith("text/") or media in _TYPES or media.endswith(("+json", "+xml"))
 
 
-@functools.lru_cache(maxsize=256)  # PERF: clients send a handful of distinct headers
 def accepts_gzip(accept_encoding: str | None) -> bool:
     """Does this Accept-Encoding allow gzip? q-values count: `gzip;q=0` refuses, `*` stands in
     for gzip when gzip is not named, `x-gzip` is gzip (RFC 9110 12.5.3); no header, no gzip."""
     if not accept_encoding:
         return False
+    if len(accept_encoding) <= 128:  # PERF: browsers send a handful of short headers; parsed once
+        return _accepts_cached(accept_encoding)
+    return _accepts(accept_encoding)  # a long one is parsed each time, never kept
+
+
+def _accepts(accept_encoding: str) -> bool:
     named: float | None = None
     star: float | None = None
     for item in accept_encoding.split(",", 64)[:64]:  # bounded: a hostile header costs nothing
@@ -77,6 +82,9 @@ def accepts_gzip(accept_encoding: str | None) -> bool:
             named = q if named is None else max(named, q)
     best = named if named is not None else star
     return best is not None and best > 0
+
+
+_accepts_cached = functools.lru_cache(maxsize=256)(_accepts)
 
 
 def _add_vary(headers: dict[str, tuple[str, str | list[str]]], field: str) -> None:

@@ -67,6 +67,50 @@ def test_post_list_get_and_delete_a_comment(board):
     assert board.get(f"/api/comments/{comment['id']}").status == 404
 
 
+def test_the_visitors_name_is_remembered_in_a_signed_session(board):
+    assert board.get("/api/me").json() == {"name": None}
+    assert post(board, "anonymous")["name"] is None
+    resp = board.post("/api/comments", json={"text": "hi", "name": "  Ada  "})
+    assert resp.json()["name"] == "Ada"
+    [cookie] = resp.headers.get_all("Set-Cookie")
+    assert cookie.startswith("session=") and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert board.get("/api/me").json() == {"name": "Ada"}  # as the page asks on its next load
+    assert post(board, "again, without a name")["name"] == "Ada"  # the remembered one
+    assert board.get("/api/me").headers.get_all("Set-Cookie") == []  # reading it writes nothing
+    stranger = Client(board.app)  # another browser: its own cookie jar
+    assert stranger.get("/api/me").json() == {"name": None}
+    assert board.get("/api/comments").json()[0]["name"] == "Ada"
+    # An empty name posts anonymously and forgets it; a forged cookie is just no session.
+    assert board.post("/api/comments", json={"text": "shh", "name": ""}).json()["name"] is None
+    assert board.get("/api/me").json() == {"name": None}
+    board.cookies["session"] = "eyJuYW1lIjoiTWFsbG9yeSJ9.1700000000." + "A" * 43
+    assert board.get("/api/me").json() == {"name": None}
+
+
+@pytest.mark.parametrize("name, error", [
+    (42, "name must be text"),
+    (["Ada"], "name must be text"),
+    ("x" * 41, "name is too long: 41 characters, at most 40"),
+])
+def test_invalid_names_answer_400_and_are_not_remembered(board, name, error):
+    resp = board.post("/api/comments", json={"text": "hi", "name": name})
+    assert (resp.status, resp.json()) == (400, {"error": error})
+    assert resp.headers.get_all("Set-Cookie") == []
+    assert board.get("/api/comments").json() == []
+
+
+def test_an_old_database_gets_the_name_column(db):
+    with sqlite3.connect(db) as conn:
+        conn.execute("CREATE TABLE comments (id INTEGER PRIMARY KEY AUTOINCREMENT, text TEXT NOT NULL, "
+                     "created TEXT NOT NULL)")
+        conn.execute("INSERT INTO comments (text, created) VALUES ('from before', '2024-01-01T00:00:00+00:00')")
+    conn.close()
+    client = Client(App(BOARD / "pages"))
+    assert client.get("/api/comments").json() == [
+        {"id": 1, "text": "from before", "created": "2024-01-01T00:00:00+00:00", "name": None}]
+    assert post(client, "new")["id"] == 2
+
+
 def test_ids_are_not_reused_after_a_delete(board):
     first = post(board, "one")
     board.delete(f"/api/comments/{first['id']}")

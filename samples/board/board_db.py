@@ -24,7 +24,8 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS comments (
     id      INTEGER PRIMARY KEY AUTOINCREMENT,  -- never reused after a delete
     text    TEXT NOT NULL,
-    created TEXT NOT NULL                        -- ISO 8601, UTC
+    created TEXT NOT NULL,                       -- ISO 8601, UTC
+    name    TEXT                                 -- who wrote it; NULL: anonymous
 )
 """
 _ready: set[str] = set()  # database files this process has set up
@@ -48,30 +49,44 @@ def connect() -> Iterator[sqlite3.Connection]:
                 conn.execute("PRAGMA journal_mode = WAL")  # persistent: stored in the file
                 with conn:
                     conn.execute(_SCHEMA)
+                _add_name_column(conn)
                 _ready.add(path)
         yield conn
     finally:
         conn.close()
 
 
+def _add_name_column(conn: sqlite3.Connection) -> None:
+    """A board.db made before comments had a name gets the column (NULL for the old ones)."""
+    if "name" in {row["name"] for row in conn.execute("PRAGMA table_info(comments)")}:
+        return
+    try:
+        conn.execute("ALTER TABLE comments ADD COLUMN name TEXT")
+    except sqlite3.OperationalError as exc:  # another process added it first
+        if "duplicate column" not in str(exc):
+            raise
+
+
 def _row(row: sqlite3.Row | None) -> dict[str, Any] | None:
-    return None if row is None else {"id": row["id"], "text": row["text"], "created": row["created"]}
+    if row is None:
+        return None
+    return {"id": row["id"], "text": row["text"], "created": row["created"], "name": row["name"]}
 
 
 def list_comments(conn: sqlite3.Connection) -> list[dict[str, Any]]:
-    rows = conn.execute("SELECT id, text, created FROM comments ORDER BY id DESC LIMIT ?", (LIST_LIMIT,))
+    rows = conn.execute("SELECT id, text, created, name FROM comments ORDER BY id DESC LIMIT ?", (LIST_LIMIT,))
     return [_row(r) for r in rows]
 
 
 def get_comment(conn: sqlite3.Connection, comment_id: int) -> dict[str, Any] | None:
-    return _row(conn.execute("SELECT id, text, created FROM comments WHERE id = ?", (comment_id,)).fetchone())
+    return _row(conn.execute("SELECT id, text, created, name FROM comments WHERE id = ?", (comment_id,)).fetchone())
 
 
-def add_comment(conn: sqlite3.Connection, text: str) -> dict[str, Any]:
+def add_comment(conn: sqlite3.Connection, text: str, name: str | None = None) -> dict[str, Any]:
     created = datetime.now(timezone.utc).isoformat(timespec="seconds")
     with conn:  # one transaction, committed here
-        cur = conn.execute("INSERT INTO comments (text, created) VALUES (?, ?)", (text, created))
-    return {"id": cur.lastrowid, "text": text, "created": created}
+        cur = conn.execute("INSERT INTO comments (text, created, name) VALUES (?, ?, ?)", (text, created, name))
+    return {"id": cur.lastrowid, "text": text, "created": created, "name": name}
 
 
 def delete_comment(conn: sqlite3.Connection, comment_id: int) -> bool:

@@ -30,8 +30,9 @@ soak: venv
 	$(PY) tests/soak.py
 
 # Not part of `make test`: nextapi against a bare WSGI function, Falcon, Bottle and Flask,
-# in-process, with 10..10,000 routes and under gunicorn (bench/run.py; about 6 minutes). The peers
-# and gunicorn go into their own venv; wrk is installed when apt-get can, else a Python
+# in-process, with 10..10,000 routes and under gunicorn, and its typed routes against FastAPI
+# in-process (ASGI) and under uvicorn (bench/run.py; about 7 minutes). The peers, gunicorn and
+# uvicorn go into their own venv; wrk is installed when apt-get can, else a Python
 # load generator stands in. Prints the tables and rewrites bench/RESULTS.md.
 BENCH_VENV  ?= bench/.venv
 BENCH_PY    := $(BENCH_VENV)/bin/python

@@ -1,4 +1,5 @@
-"""Over HTTP: each app under gunicorn (sync workers) on 127.0.0.1, driven by wrk.
+"""Over HTTP: each app under gunicorn (sync workers) on 127.0.0.1, driven by wrk
+(and, for the typed workload, FastAPI under uvicorn: bench/typed.py).
 
 Without wrk a small multi-process Python load generator stands in (it is
 slower than wrk, so its figures are lower and closer together). Every run is
@@ -30,29 +31,39 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start(name: str, workers: int, log: Any) -> tuple[subprocess.Popen, int]:
+def start(name: str, workers: int, log: Any, server: str = "gunicorn",
+          ready: Workload | None = None) -> tuple[subprocess.Popen, int]:
+    """`name`'s app under gunicorn (sync workers) or uvicorn (one process), answering `ready` with 200."""
     port = free_port()
-    cmd = [sys.executable, "-m", "gunicorn", "--chdir", APPS, "-w", str(workers), "-k", "sync",
-           "-b", f"127.0.0.1:{port}", "--log-level", "warning", "--graceful-timeout", "2",
-           f"{MODULES[name]}:app"]
+    if server == "uvicorn":
+        if workers != 1:
+            raise ValueError("uvicorn runs one process here")
+        cmd = [sys.executable, "-m", "uvicorn", "--app-dir", APPS, "--host", "127.0.0.1", "--port", str(port),
+               "--log-level", "warning", "--no-access-log", "--timeout-graceful-shutdown", "2",
+               f"{MODULES[name]}:app"]
+    else:
+        cmd = [sys.executable, "-m", "gunicorn", "--chdir", APPS, "-w", str(workers), "-k", "sync",
+               "-b", f"127.0.0.1:{port}", "--log-level", "warning", "--graceful-timeout", "2",
+               f"{MODULES[name]}:app"]
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([ROOT, APPS]))
     proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=log, stdin=subprocess.DEVNULL)
+    probe = ready or WORKLOADS[0]
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"gunicorn for {name} exited with {proc.returncode}")
+            raise RuntimeError(f"{server} for {name} exited with {proc.returncode}")
         try:
-            status, _ = fetch(port, WORKLOADS[0])
+            status, _ = fetch(port, probe)
             if status == 200:
                 return proc, port
         except OSError:
             time.sleep(0.1)
     stop(proc)
-    raise RuntimeError(f"gunicorn for {name} did not answer within {START_TIMEOUT:.0f} s")
+    raise RuntimeError(f"{server} for {name} did not answer within {START_TIMEOUT:.0f} s")
 
 
 def stop(proc: subprocess.Popen) -> None:
-    """Stop the gunicorn master by its pid; it stops its workers."""
+    """Stop the server by its pid (a gunicorn master stops its workers)."""
     if proc.poll() is None:
         proc.terminate()
         try:

@@ -1,6 +1,6 @@
 """cProfile of nextapi's hot path, one workload at a time.
 
-`python bench/profile_hot.py [A B C D]` prints, per workload, the functions
+`python bench/profile_hot.py [A B C D Ct Cu]` prints, per workload, the functions
 that take the most time of their own over many direct WSGI calls.
 """
 from __future__ import annotations
@@ -10,11 +10,11 @@ import io
 import pstats
 import sys
 
-from common import WORKLOADS, environs, load_app, template
+from common import TYPED_WORKLOADS, WORKLOADS, environs, load_app, template
 
 
 def profile(key: str, n: int = 20000, top: int = 12) -> str:
-    w = next(w for w in WORKLOADS if w.key == key)
+    w = next(w for w in WORKLOADS + TYPED_WORKLOADS if w.key == key)
     app = load_app("nextapi")
     envs = environs(template(w.method, w.path, w.query, w.body), w.body, n)
 

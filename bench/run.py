@@ -1,7 +1,8 @@
-"""`make bench`: nextapi against a bare WSGI function, Falcon, Bottle and Flask.
+"""`make bench`: nextapi against a bare WSGI function, Falcon, Bottle and Flask,
+and its typed routes against FastAPI (pydantic v2).
 
-Runs the three sections in one go (in-process, route-table scaling, over
-HTTP), prints the tables, checks the issue's targets as ratios from this
+Runs the sections in one go (in-process, route-table scaling, over HTTP, and
+typed C in-process and over HTTP under gunicorn and uvicorn), prints the tables, checks the issue's targets as ratios from this
 same run, profiles nextapi where a target is missed, and writes it all to
 bench/RESULTS.md. `--quick` shortens every section (for trying the harness).
 """
@@ -23,12 +24,13 @@ import httpbench
 import inprocess
 import profile_hot
 import scaling
+import typed
 from common import WORKLOADS
 
 
 def versions() -> dict[str, str]:
     out = {"Python": platform.python_version() + f" ({platform.python_implementation()})"}
-    for dist in ("falcon", "bottle", "flask", "werkzeug", "gunicorn"):
+    for dist in ("falcon", "bottle", "flask", "werkzeug", "gunicorn", "fastapi", "pydantic", "starlette", "uvicorn"):
         try:
             out[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:
@@ -70,7 +72,8 @@ def load() -> str:
         return "?"
 
 
-def targets(inp: dict[str, Any], scale: dict[str, Any] | None, http: dict[str, Any] | None) -> tuple[str, list[str]]:
+def targets(inp: dict[str, Any], scale: dict[str, Any] | None, http: dict[str, Any] | None,
+            typ: dict[str, Any] | None = None) -> tuple[str, list[str]]:
     """The issue's targets, each as a ratio from this run; returns text and missed workloads."""
     rows, missed = [], []
     med = inp["median_us"]
@@ -93,6 +96,12 @@ def targets(inp: dict[str, Any], scale: dict[str, Any] | None, http: dict[str, A
                 "within 20%", f"{r:.2f}×", r <= 1.2)
         b = scale["build_s"][("nextapi dev", hi)]
         row(f"build {hi:,} route files (dev mode) < 2 s", f"{b:.2f} s", b < 2.0)
+    if typ:
+        r = typed.ratios(typ)
+        row("in-process Ct: typed ≤ 1.5× untyped C, same body (nextapi)", f"{r['typed_vs_untyped']:.2f}×",
+            r["typed_vs_untyped"] <= 1.5, "Ct")
+        row("in-process Ct: ≥ 5× faster than FastAPI async def", f"FastAPI {r['fastapi_vs_nextapi']:.2f}× nextapi's time",
+            r["fastapi_vs_nextapi"] >= 5, "Ct")
     if http:
         for workers in http["workers"]:
             for w in WORKLOADS:
@@ -105,7 +114,7 @@ def targets(inp: dict[str, Any], scale: dict[str, Any] | None, http: dict[str, A
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--quick", action="store_true", help="short runs, to try the harness")
-    ap.add_argument("--skip", action="append", default=[], choices=["scaling", "http"])
+    ap.add_argument("--skip", action="append", default=[], choices=["scaling", "http", "typed"])
     ap.add_argument("--results", help="write the report to this Markdown file as well")
     args = ap.parse_args()
 
@@ -140,7 +149,17 @@ def main() -> None:
         http = httpbench.measure(seconds=1, rounds=1 if args.quick else 5)
         section("Over HTTP: requests per second (higher is better)", httpbench.render(http))
 
-    text, missed = targets(inp, scale, http)
+    typ = None
+    if "typed" not in args.skip:
+        print("(typed C, FastAPI...)", file=sys.stderr, flush=True)
+        typ = typed.measure(reps=7 if args.quick else 21, batch=500 if args.quick else 1000)
+        section("Typed C against FastAPI, in-process: µs per request (lower is better)", typed.render(typ))
+        if "http" not in args.skip:
+            print("(typed C over HTTP, gunicorn and uvicorn...)", file=sys.stderr, flush=True)
+            section("Typed C over HTTP: nextapi under gunicorn, FastAPI under uvicorn (req/s, higher is better)",
+                    typed.render_http(typed.measure_http(seconds=1, rounds=1 if args.quick else 5)))
+
+    text, missed = targets(inp, scale, http, typ)
     section("Targets (ratios from this run)", text)
     if missed:
         profs = "\n\n".join(profile_hot.profile(k, n=5000 if args.quick else 20000) for k in missed)

@@ -37,3 +37,16 @@ def dumps(value: Any) -> str:
 
 
 ECHO_BODY = dumps(ECHO).encode("utf-8")
+
+# Workload Ct (typed C): a three-field item with constraints, posted and echoed back,
+# validated by each framework from its declared type (bench/apps/typeditem.py for nextapi,
+# the pydantic model in fastapi_app.py): name 1..100 characters, price >= 0, quantity 1..1000.
+# The same bytes also go through the untyped /api/echo, so typed / untyped compares like with like.
+TYPED: dict[str, Any] = {"name": "Espresso cup", "price": 12.5, "quantity": 3}
+TYPED_BODY = dumps(TYPED).encode("utf-8")
+# Bodies every typed route must refuse with a 422 (checked before any timing): each breaks one
+# constraint. (Not a numeric string: pydantic's lax mode takes "3" for an int, nextapi does not.)
+TYPED_INVALID: tuple[bytes, ...] = tuple(dumps({**TYPED, **bad}).encode("utf-8") for bad in (
+    {"name": ""}, {"name": "x" * 101}, {"price": -0.01}, {"quantity": 0}, {"quantity": 1001},
+    {"quantity": 2.5}, {"name": None},
+))

@@ -1,6 +1,8 @@
 """GET /api/comments: the newest comments first. POST /api/comments: add one from JSON
 {"text": ..., "name": ...}; the name is optional, remembered in the visitor's session, and
-used when a later post leaves it out (an empty name posts anonymously and forgets it)."""
+used when a later post leaves it out (an empty name posts anonymously and forgets it).
+With an `Idempotency-Key` header a POST is done once: sent again with the same key and body it
+gets the first answer (and `Idempotent-Replayed: true`), with another body a 422 (board_db)."""
 import board_db
 
 from nextapi import HTTPError
@@ -25,10 +27,16 @@ def post(req, res):
     text = text.strip()
     if len(text) > MAX_TEXT:
         raise HTTPError(400, f"text is too long: {len(text)} characters, at most {MAX_TEXT}")
+    key = board_db.idempotency_key(req.headers.get("idempotency-key"))  # None without one; 400 if malformed
     name = _name(req, body)
     with board_db.connect() as db:
-        comment = board_db.add_comment(db, text, name)
-    res.status(201).set_header("Location", f"/api/comments/{comment['id']}")
+        if key is None:
+            status, comment = 201, board_db.add_comment(db, text, name)
+        else:  # exactly once: a retry with the same key gets the first answer (422 for another body)
+            status, comment, replayed = board_db.add_comment_once(db, text, name, key, board_db.fingerprint(body))
+            if replayed:
+                res.set_header("Idempotent-Replayed", "true")
+    res.status(status).set_header("Location", f"/api/comments/{comment['id']}")
     return comment
 
 

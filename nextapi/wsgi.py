@@ -9,6 +9,12 @@ first, as `nextapi start` reads them, so handlers see their values at import:
 already in the environment wins, and a malformed line raises EnvError naming
 file and line. Everything is imported now, so a broken handler or a route
 conflict stops the worker at start-up, naming the file.
+
+Behind a reverse proxy, `NEXTAPI_TRUSTED_PROXIES` (comma-separated addresses or
+CIDR ranges, from the environment or those `.env` files) is the App's
+`trusted_proxies` (R100): `req.ip` is then the client's address from
+`X-Forwarded-For` for requests that came through them. A malformed entry is a
+ValueError at start-up, naming it.
 """
 import os
 
@@ -17,5 +23,6 @@ from .env import load_env
 
 pages_dir = os.path.abspath(os.environ.get("NEXTAPI_PAGES", "pages"))
 load_env(os.path.dirname(pages_dir), "production")
-app = App(pages_dir)
+proxies = [p.strip() for p in os.environ.get("NEXTAPI_TRUSTED_PROXIES", "").split(",") if p.strip()]
+app = App(pages_dir, trusted_proxies=proxies)
 application = app  # the name mod_wsgi and uWSGI look for by default

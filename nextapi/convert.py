@@ -734,8 +734,8 @@ _SCALARS: dict[Any, Converter] = {
 }
 _UNION_TYPES: tuple[Any, ...] = (typing.Union, types.UnionType)
 # TypedDict's Required[T] / NotRequired[T] (typing has them from 3.11; the keys are known either way)
-_WRAPPERS: tuple[Any, ...] = tuple(w for w in (getattr(typing, "Required", None), getattr(typing, "NotRequired", None))
-                                   if w is not None)
+_REQUIRED: Any = getattr(typing, "Required", None)
+_WRAPPERS: tuple[Any, ...] = tuple(w for w in (_REQUIRED, getattr(typing, "NotRequired", None)) if w is not None)
 
 
 def compile_type(annotation: Any, *, text: bool, _seen: dict[Any, Converter] | None = None) -> Converter:
@@ -863,17 +863,23 @@ def _record(cls: type, seen: dict[Any, Converter]) -> Converter:
         required: frozenset[str] = getattr(cls, "__required_keys__", frozenset())
         for name, hint in hints.items():
             origin = typing.get_origin(hint)
+            wrapper = None
             if origin is typing.Annotated:
                 base = typing.get_args(hint)[0]
                 if typing.get_origin(base) in _WRAPPERS:
+                    wrapper = typing.get_origin(base)
                     hint = typing.Annotated[(typing.get_args(base)[0], *hint.__metadata__)]
             elif origin in _WRAPPERS and origin is not None:
+                wrapper = origin
                 hint = typing.get_args(hint)[0]
             try:
                 conv = compile_type(hint, text=False, _seen=seen)
             except Unsupported as exc:
                 raise Unsupported(f"{cls.__name__}[{name!r}]: {exc}") from None
-            keys.append(_Key(name, conv, name in required))
+            # The wrapper decides when there is one: with `from __future__ import annotations`
+            # TypedDict cannot see Required/NotRequired in its string annotations, so its
+            # __required_keys__ then only follow `total`.
+            keys.append(_Key(name, conv, wrapper is _REQUIRED if wrapper is not None else name in required))
         record = _Record(cls, tuple(keys), True, frozenset())
     lazy.target = record
     seen[cls] = record

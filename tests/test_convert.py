@@ -10,6 +10,8 @@ import dataclasses
 import datetime as dt
 import enum
 import re
+import sys
+import types
 import typing
 import uuid
 from decimal import Decimal
@@ -593,3 +595,35 @@ def test_compiled_converters_are_reusable() -> None:
         errors: list[dict[str, Any]] = []
         assert conv.load([{"x": n}], [], errors) == [Point(n)]
         assert errors == []
+
+
+def test_typeddict_required_and_not_required_with_postponed_annotations(monkeypatch: pytest.MonkeyPatch) -> None:
+    # With `from __future__ import annotations` (common in handler files) TypedDict sees only
+    # strings, so its __required_keys__ follow `total` alone; Required/NotRequired must still count.
+    module = types.ModuleType("postponed_typeddicts")
+    monkeypatch.setitem(sys.modules, module.__name__, module)
+    namespace = module.__dict__
+    exec(  # noqa: S102 - a module of its own, to have the __future__ import
+        "from __future__ import annotations\n"
+        "from typing import Annotated, NotRequired, Required, TypedDict\n"
+        "from nextapi import Field\n"
+        "class Movie(TypedDict):\n"
+        "    title: str\n"
+        "    year: NotRequired[int]\n"
+        "class Draft(TypedDict, total=False):\n"
+        "    id: Required[int]\n"
+        "    note: str\n"
+        "    size: Annotated[Required[int], Field(ge=1)]\n"
+        "class Sequel(Draft):\n"
+        "    part: int\n"
+        "    subtitle: NotRequired[str]\n",
+        namespace)
+    movie, draft, sequel = namespace["Movie"], namespace["Draft"], namespace["Sequel"]
+    assert ok(movie, {"title": "t"}) == {"title": "t"}
+    assert kinds(movie, {}) == [(["body", "title"], "missing")]
+    assert ok(draft, {"id": 1, "size": 2}) == {"id": 1, "size": 2}
+    assert kinds(draft, {"note": "n"}) == [(["body", "id"], "missing"), (["body", "size"], "missing")]
+    assert kinds(draft, {"id": 1, "size": 0}) == [(["body", "size"], "greater_than_equal")]
+    assert kinds(sequel, {}) == [(["body", "id"], "missing"), (["body", "size"], "missing"),
+                                 (["body", "part"], "missing")]
+    assert check(movie, {"title": "t"}) == []

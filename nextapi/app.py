@@ -31,6 +31,8 @@ from .response import Response, SerializationError, error_response, finalize, se
 from .routing import Route, compile_routes, hidden_path, match, scan, static_table
 from .signature import Signature
 
+DOCS_PATHS = ("/api/openapi.json", "/api/docs")  # R96: served when docs are on and no route takes them
+
 logger = logging.getLogger("nextapi")
 
 Loaded = tuple[Target, tuple[Middleware, ...]]  # a route's module and its middleware chain
@@ -47,11 +49,17 @@ class App:
     `middleware` runs, outermost first, around every API request the app
     answers, matched or not (R100). `trusted_proxies` (addresses or CIDR
     ranges) are the proxies whose `X-Forwarded-For` sets `req.ip`.
+
+    `docs` (R96): serve the OpenAPI document at `/api/openapi.json` and the docs
+    page at `/api/docs`; None (the default) means on in dev mode, off otherwise.
+    A route that answers either path wins (a warning names it).
     """
 
     def __init__(self, pages_dir: str | os.PathLike[str] = "pages", *, dev: bool = False,
                  limits: Limits | None = None, middleware: Sequence[Middleware] = (),
-                 trusted_proxies: Sequence[str] = ()) -> None:
+                 trusted_proxies: Sequence[str] = (), docs: bool | None = None) -> None:
+        self.docs = dev if docs is None else bool(docs)
+        self._docs_cache: dict[str, bytes] = {}  # outside dev mode, each docs answer built once
         self._setup(pages_dir, dev, limits)
         self.middleware: tuple[Middleware, ...] = tuple(middleware)
         self.trusted_proxies = parse_networks(trusted_proxies)
@@ -67,6 +75,7 @@ class App:
         """
         app = cls.__new__(cls)
         app.middleware, app.trusted_proxies, app._on_error = (), (), None
+        app.docs, app._docs_cache = False, {}
         try:
             app._setup(pages_dir, False, limits)
         except BuildError as exc:
@@ -118,6 +127,13 @@ class App:
                     continue
                 if all(p in middleware for p in files[route]):
                     self._loaded[route] = (target, tuple(middleware[p] for p in files[route]))
+        if self.docs:  # R96: a route at /api/openapi.json or /api/docs wins over the docs
+            for docs_path in DOCS_PATHS:
+                taken = match(root, docs_path[1:].split("/"))
+                if taken is not None:
+                    logger.warning("%s answers %s: the app's %s is not served there", taken[0].rel, docs_path,
+                                   "OpenAPI document" if docs_path.endswith(".json") else "docs page")
+        self._docs_cache.clear()
         self.routes: list[Route] = routes
         self._root = root
         self._static = static_table(routes)
@@ -172,6 +188,8 @@ class App:
         if route is None or "%2" in raw:  # an escape that may be a slash: the raw target decides
             found = match(self._root, _segments(path, raw, environ))
             if found is None:
+                if self.docs and path in DOCS_PATHS:  # R96: only where no route answers
+                    return self._serve_docs(environ, path)
                 if self._frontend is not None and path != "/api" and not path.startswith("/api/"):
                     return self._frontend.respond(environ, path, method)  # R60, R61: never for /api
                 if not self.middleware:
@@ -196,6 +214,14 @@ class App:
         if self.middleware:
             chain = self.middleware + chain
         return self._run(req, res, chain, functools.partial(_dispatch, target, self.dev), route)
+
+    def _serve_docs(self, environ: Environ, path: str) -> Result:
+        """`/api/openapi.json` or `/api/docs`, through the app middleware as any API request (R96, R100)."""
+        from . import docspage  # only when the docs are asked for
+
+        req = Request(environ, path, {}, DEFAULT_CONFIG, self.limits, self.trusted_proxies)
+        req.allow = "GET, HEAD, OPTIONS"
+        return self._run(req, Response(), self.middleware, functools.partial(docspage.respond, self), None)
 
     def _unmatched(self, environ: Environ, path: str, method: str) -> Result:
         req = Request(environ, path, {}, DEFAULT_CONFIG, self.limits, self.trusted_proxies)

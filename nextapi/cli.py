@@ -1,4 +1,4 @@
-"""`nextapi dev | start | new | routes | check` (R50, R51, R71-R73); `python -m nextapi` is the same.
+"""`nextapi dev | start | new | routes | check | openapi` (R50, R51, R71-R73, R95); `python -m nextapi` is the same.
 
 Exit codes: 0 fine, 1 a problem with the app, its `.env` files or the port (a
 route conflict, a broken handler, a malformed line, the port in use, no
@@ -128,6 +128,19 @@ def _parser() -> argparse.ArgumentParser:
     )
     add_dir(check)
     check.set_defaults(run=_check)
+
+    openapi = sub.add_parser(
+        "openapi", help="print the OpenAPI 3.1 document of the API",
+        description="Import every handler and print the app's OpenAPI 3.1 document (JSON): every route, "
+                    "its parameters, body and responses from the declared inputs and @operation. "
+                    "Reads the development .env files, as routes and check do.",
+    )
+    add_dir(openapi)
+    openapi.add_argument("--out", metavar="FILE", default=None, help="write the document to FILE, not stdout")
+    openapi.add_argument("--title", default=None, help="info.title (default: the project folder's name)")
+    openapi.add_argument("--api-version", default=None, metavar="VERSION",
+                         help="info.version (default: pyproject.toml's [project] version, else 0.1.0)")
+    openapi.set_defaults(run=_openapi)
     return parser
 
 
@@ -450,3 +463,29 @@ def _check(args: argparse.Namespace) -> int:
     summary = f"{len(routes)} route(s), {count} problem(s)" if count else f"ok: {len(routes)} route(s), no problems"
     print(summary)
     return 1 if problems else 0
+
+
+# -- openapi ------------------------------------------------------------------
+def _openapi(args: argparse.Namespace) -> int:
+    import json
+
+    from .openapi import document
+
+    project, pages = _locate(args.dir)
+    _env(project, "development")  # a handler may read its settings at import
+    app = App(pages)  # everything imported: a broken handler is exit 1, naming the file
+    doc = document(app, title=args.title, version=args.api_version)
+    text = json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    if args.out is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return 0
+    try:
+        with open(args.out, "w", encoding="utf-8") as f:
+            f.write(text)
+    except OSError as exc:
+        _error(f"cannot write {args.out}: {exc.strerror or exc}")
+        return 1
+    print(f"wrote {_shown(os.path.abspath(args.out))}: OpenAPI {doc['openapi']}, {len(doc['paths'])} path(s)",
+          file=sys.stderr)
+    return 0

@@ -151,7 +151,10 @@ class _Float(Converter):
         if value.__class__ is float:
             return value
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
+            try:
+                return float(value)
+            except OverflowError:  # a JSON integer of hundreds of digits
+                return _err(errors, loc, "Input should be a finite number", "finite_number")
         return _err(errors, loc, "Input should be a valid number", "float_type", value)
 
     def parse(self, text: Any, loc: Loc, errors: Errors) -> Any:

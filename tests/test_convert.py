@@ -144,6 +144,13 @@ def test_float() -> None:
         assert kinds(float, text, text=True) == [(["query", "v"], "float_parsing")], text
 
 
+def test_float_from_a_json_integer_too_large_for_a_float() -> None:
+    # JSON integers have no size limit (Python reads up to 4300 digits): never an OverflowError
+    assert kinds(float, 10**400) == [(["body"], "finite_number")]
+    assert kinds(float | None, -(10**400)) == [(["body"], "finite_number")]
+    assert ok(float, 10**300) == 1e300
+
+
 @pytest.mark.parametrize("word", ["true", "TRUE", "tRuE", "1", "yes", "YES", "on", "ON", " true "])
 def test_bool_true_words(word: str) -> None:
     assert ok(bool, word, text=True) is True

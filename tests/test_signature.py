@@ -647,6 +647,14 @@ def post(req, res, body: Point):
 def put(req, res, body: Any):
     return {"body": body}
 """,
+    "api/floaty.py": """
+class F(TypedDict):
+    f: float
+
+
+def post(req, res, body: F):
+    return body
+""",
 }
 
 
@@ -709,6 +717,11 @@ def test_r92_invalid_json_is_still_r24s_400(many: Client) -> None:
         assert (resp.status_code, resp.json()) == (400, {"error": "Invalid JSON"}), raw
         resp = many.post("/api/needs_body", body=raw)  # no content type: read as JSON all the same
         assert resp.status_code == 400, raw
+
+
+def test_r92_a_huge_json_integer_for_a_float_is_a_422_not_a_500(many: Client) -> None:
+    resp = many.post("/api/floaty", body=b'{"f": 1' + b"0" * 400 + b"}", headers={"Content-Type": "application/json"})
+    assert detail(resp) == [{"loc": ["body", "f"], "msg": "Input should be a finite number", "type": "finite_number"}]
 
 
 def test_r92_invalid_json_wins_over_other_problems(many: Client) -> None:

@@ -245,7 +245,7 @@ def test_a_new_project_from_the_wheel_checks_tests_and_serves(wheel_venv, tmp_pa
         _ok([wheel_venv.nextapi, "new", "demo"], cwd=tmp_path)
         demo = tmp_path / "demo"
         assert (demo / "pages" / "api" / "hello.py").is_file() and (demo / ".gitignore").is_file()
-        assert _ok([wheel_venv.nextapi, "check"], cwd=demo).startswith("ok: 1 route(s)")
+        assert _ok([wheel_venv.nextapi, "check"], cwd=demo).startswith("ok: 2 route(s)")
         tests = _ok([wheel_venv.python, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=demo)
         assert " passed" in tests and "failed" not in tests, tests
 

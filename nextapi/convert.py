@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import decimal
 import enum
 import re
 import types
@@ -346,12 +347,16 @@ def _date(text: str) -> dt.date:
 class _Constrained(Converter):
     """`Annotated[T, Field(...)]`: T, then the constraints, each problem named as pydantic does."""
 
-    __slots__ = ("field", "inner", "many", "regex")
+    __slots__ = ("field", "inner", "many", "regex", "step", "step_ratio")
 
     def __init__(self, inner: Converter, field: Field) -> None:
         self.inner, self.field = inner, field
         self.regex = re.compile(field.pattern) if field.pattern is not None else None
         self.many = inner.many
+        # The step as written (0.1 is 1/10, not the float just above it), so that ints and
+        # Decimals are divided exactly.
+        self.step = Decimal(str(field.multiple_of)) if field.multiple_of is not None else Decimal(1)
+        self.step_ratio = self.step.as_integer_ratio()
 
     def describe(self) -> str:
         return self.inner.describe()
@@ -376,21 +381,20 @@ class _Constrained(Converter):
     def _limit(self, value: Any, loc: Loc, errors: Errors) -> Any:
         f = self.field
         if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
-            if f.ge is not None and not value >= f.ge:
+            ge, gt, le, lt = f.ge, f.gt, f.le, f.lt
+            if ge is not None and not value >= ge:
                 return _err(errors, loc, f"Input should be greater than or equal to {f.ge}", "greater_than_equal",
                             value, ge=f.ge)
-            if f.gt is not None and not value > f.gt:
+            if gt is not None and not value > gt:
                 return _err(errors, loc, f"Input should be greater than {f.gt}", "greater_than", value, gt=f.gt)
-            if f.le is not None and not value <= f.le:
+            if le is not None and not value <= le:
                 return _err(errors, loc, f"Input should be less than or equal to {f.le}", "less_than_equal",
                             value, le=f.le)
-            if f.lt is not None and not value < f.lt:
+            if lt is not None and not value < lt:
                 return _err(errors, loc, f"Input should be less than {f.lt}", "less_than", value, lt=f.lt)
-            if f.multiple_of is not None:
-                quotient = float(value) / f.multiple_of
-                if abs(quotient - round(quotient)) > 1e-9:
-                    return _err(errors, loc, f"Input should be a multiple of {f.multiple_of}", "multiple_of",
-                                value, multiple_of=f.multiple_of)
+            if f.multiple_of is not None and not self._multiple(value, f.multiple_of):
+                return _err(errors, loc, f"Input should be a multiple of {f.multiple_of}", "multiple_of",
+                            value, multiple_of=f.multiple_of)
         if isinstance(value, (str, list, tuple, set, frozenset, dict)):
             size = len(value)
             what = "characters" if isinstance(value, str) else "items"
@@ -405,6 +409,26 @@ class _Constrained(Converter):
             return _err(errors, loc, f"String should match pattern '{f.pattern}'", "string_pattern_mismatch",
                         value, pattern=f.pattern)
         return value
+
+    def _multiple(self, value: float | Decimal, step: float) -> bool:
+        """Is `value` a multiple of `step`: exactly for ints and Decimals, within pydantic's
+        tolerance (a billionth of the value) for floats; never an OverflowError."""
+        if isinstance(value, float):
+            rest = value % step
+            slack = abs(value) / 1e9
+            return rest <= slack or step - rest <= slack
+        if isinstance(value, int):
+            top, bottom = self.step_ratio
+            return value * bottom % top == 0
+        digits = value.adjusted() - self.step.adjusted() + 10  # the quotient's digits, and some
+        if digits > 5000:  # a Decimal like 1e999999: too large to divide in bounded time
+            return False
+        with decimal.localcontext() as context:
+            context.prec = max(context.prec, digits)
+            try:
+                return value % self.step == 0
+            except ArithmeticError:
+                return False
 
     def schema(self, ctx: Schemas) -> dict[str, Any]:
         base = self.inner.schema(ctx)

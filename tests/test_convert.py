@@ -404,7 +404,7 @@ def test_decimal() -> None:
     (Field(gt=1), [2], [1, 0], "greater_than"),
     (Field(le=1), [1, 0], [2], "less_than_equal"),
     (Field(lt=1), [0], [1, 2], "less_than"),
-    (Field(multiple_of=5), [0, 5, -10, 10**20], [1, 7], "multiple_of"),
+    (Field(multiple_of=5), [0, 5, -10, 10**20, 10**400], [1, 7, 10**20 + 1, 10**17 + 1, 10**400 + 1], "multiple_of"),
 ])
 def test_int_constraints(field: Field, good: list[int], bad: list[int], kind: str) -> None:
     for value in good:
@@ -422,6 +422,37 @@ def test_float_constraints() -> None:
     assert kinds(ann, 1.25) == [(["body"], "multiple_of")]
     assert ok(Annotated[float, Field(multiple_of=0.1)], 0.3) == 0.3
     assert ok(Annotated[float, Field(multiple_of=0.01)], 19.99) == 19.99
+
+
+def test_multiple_of_is_exact_for_ints() -> None:
+    # a float quotient loses the last digits: 10**17 + 1 is odd, 10**17 is not a multiple of 3
+    assert kinds(Annotated[int, Field(multiple_of=2)], 10**17 + 1) == [(["body"], "multiple_of")]
+    assert kinds(Annotated[int, Field(multiple_of=3)], 10**17) == [(["body"], "multiple_of")]
+    assert ok(Annotated[int, Field(multiple_of=3)], 3 * 10**17) == 3 * 10**17
+    # a step that is not an integer, as written: every int is a multiple of 0.5, of 0.1 too
+    assert ok(Annotated[int, Field(multiple_of=0.5)], 10**400 + 1) == 10**400 + 1
+    assert ok(Annotated[int, Field(multiple_of=0.1)], 7) == 7
+    assert kinds(Annotated[int, Field(multiple_of=1.5)], 4) == [(["body"], "multiple_of")]
+
+
+def test_numeric_constraints_never_overflow() -> None:
+    huge = 10**400
+    assert kinds(Annotated[int, Field(multiple_of=3)], huge) == [(["body"], "multiple_of")]
+    assert kinds(Annotated[int, Field(le=1.5)], huge) == [(["body"], "less_than_equal")]
+    assert kinds(Annotated[float, Field(multiple_of=0.5)], 1.7e308) == []  # 1.7e308 / 0.5 is inf
+    assert ok(Annotated[float, Field(multiple_of=1e-300)], 1.7e308) == 1.7e308
+    assert ok(Annotated[Decimal, Field(multiple_of=2)], "1e50") == Decimal("1e50")
+    assert kinds(Annotated[Decimal, Field(multiple_of=3)], "1e50") == [(["body"], "multiple_of")]
+    assert kinds(Annotated[Decimal, Field(multiple_of=3)], "1e999999") == [(["body"], "multiple_of")]
+    assert ok(Annotated[Decimal, Field(ge=1)], "1e999999") == Decimal("1e999999")
+
+
+def test_float_multiple_of_within_pydantics_tolerance() -> None:
+    ann = Annotated[float, Field(multiple_of=0.1)]
+    for value in (0.3, 0.7, 19.9, 123456789.3, -0.3, 0.0):
+        assert ok(ann, value) == value
+    for value in (0.35, 1e-12, 19.95):
+        assert kinds(ann, value) == [(["body"], "multiple_of")], value
 
 
 def test_decimal_constraints() -> None:

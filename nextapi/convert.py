@@ -347,14 +347,16 @@ def _date(text: str) -> dt.date:
 class _Constrained(Converter):
     """`Annotated[T, Field(...)]`: T, then the constraints, each problem named as pydantic does."""
 
-    __slots__ = ("field", "inner", "many", "regex", "step", "step_ratio")
+    __slots__ = ("decimal_bounds", "field", "inner", "many", "regex", "step", "step_ratio")
 
     def __init__(self, inner: Converter, field: Field) -> None:
         self.inner, self.field = inner, field
         self.regex = re.compile(field.pattern) if field.pattern is not None else None
         self.many = inner.many
-        # The step as written (0.1 is 1/10, not the float just above it), so that ints and
-        # Decimals are divided exactly.
+        # The bounds and the step as written (0.1 is 1/10, not the float just above it), so that
+        # ints and Decimals are compared and divided exactly.
+        self.decimal_bounds = tuple(None if b is None else Decimal(str(b)) for b in (field.ge, field.gt, field.le,
+                                                                                    field.lt))
         self.step = Decimal(str(field.multiple_of)) if field.multiple_of is not None else Decimal(1)
         self.step_ratio = self.step.as_integer_ratio()
 
@@ -381,7 +383,7 @@ class _Constrained(Converter):
     def _limit(self, value: Any, loc: Loc, errors: Errors) -> Any:
         f = self.field
         if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
-            ge, gt, le, lt = f.ge, f.gt, f.le, f.lt
+            ge, gt, le, lt = self.decimal_bounds if isinstance(value, Decimal) else (f.ge, f.gt, f.le, f.lt)
             if ge is not None and not value >= ge:
                 return _err(errors, loc, f"Input should be greater than or equal to {f.ge}", "greater_than_equal",
                             value, ge=f.ge)

@@ -455,6 +455,16 @@ def test_float_multiple_of_within_pydantics_tolerance() -> None:
         assert kinds(ann, value) == [(["body"], "multiple_of")], value
 
 
+def test_decimal_bounds_as_written() -> None:
+    # Decimal("0.3") > 0.3 as a float (0.29999...): the bound is compared as written
+    assert ok(Annotated[Decimal, Field(le=0.3)], "0.3") == Decimal("0.3")
+    assert ok(Annotated[Decimal, Field(ge=0.1)], "0.1") == Decimal("0.1")
+    assert ok(Annotated[Decimal, Field(lt=0.3, gt=0.1)], "0.2") == Decimal("0.2")
+    assert kinds(Annotated[Decimal, Field(lt=0.3)], "0.3") == [(["body"], "less_than")]
+    assert kinds(Annotated[Decimal, Field(gt=0.1)], "0.1") == [(["body"], "greater_than")]
+    assert ok(Annotated[Decimal, Field(multiple_of=0.1)], "0.3") == Decimal("0.3")
+
+
 def test_decimal_constraints() -> None:
     ann = Annotated[Decimal, Field(gt=0, multiple_of=0.01)]
     assert ok(ann, "19.99") == Decimal("19.99")

@@ -620,6 +620,9 @@ class Opaque:
     (complex, False, "complex"),
     ("Point", False, "forward reference"),
     (typing.Callable[[], int], False, "cannot validate"),
+    ([int], True, "not a type"),  # unhashable: never a bare TypeError
+    ({"a": int}, False, "not a type"),
+    (list[[int]], False, "not a type"),  # type: ignore[misc]
 ])
 def test_unsupported(annotation: Any, text: bool, words: str) -> None:
     with pytest.raises(Unsupported, match=words):

@@ -1019,6 +1019,9 @@ UNUSABLE: list[tuple[str, str, list[str]]] = [
     ("def post(req, res, body: Point, *, data: Annotated[Point, Query('body')]): pass", "query_point",
      ["'data'", "Point"]),
     ("def get(req, res, v: Literal[1.5]): pass", "literalfloat", ["'v'", "Literal"]),
+    ("def get(req, res, ids: [int]): pass", "listliteral", ["'ids'", "[<class 'int'>]", "not a type"]),
+    ("def post(req, res, body: {'name': str}): pass", "dictliteral", ["'body'", "not a type"]),
+    ("def get(req, res) -> [int]: pass", "listreturn", ["-> [<class 'int'>]", "not a type"]),
 ]
 
 

@@ -782,11 +782,11 @@ def compile_type(annotation: Any, *, text: bool, _seen: dict[Any, Converter] | N
                 inner = _Constrained(inner, meta)
         return inner
     try:
-        scalar = _SCALARS.get(annotation)
+        known = _SCALARS.get(annotation)
     except TypeError:  # unhashable: a list or dict written where a type goes (`[int]` for `list[int]`)
         raise Unsupported(f"{annotation!r} is not a type (a list is written list[T], a dict dict[str, T])") from None
-    if scalar is not None:
-        return scalar
+    if known is not None:
+        return known
     if isinstance(annotation, typing.TypeVar) or annotation is typing.Any:
         return _SCALARS[Any]
     if origin in _UNION_TYPES:

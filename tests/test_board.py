@@ -215,3 +215,22 @@ def test_several_processes_share_the_database_safely(db):
 def test_the_database_file_is_ignored_by_git():
     ignore = (BOARD.parent.parent / ".gitignore").read_text()
     assert "samples/board/board.db*" in ignore
+
+
+def test_board_origins_may_call_the_api_cross_origin_with_cookies(db, monkeypatch):
+    monkeypatch.setenv("BOARD_ORIGINS", "https://app.example.com")
+    client = Client(App(ROOT / "samples" / "board" / "pages"))
+    origin = {"Origin": "https://app.example.com"}
+    pre = client.options("/api/comments", headers={**origin, "Access-Control-Request-Method": "POST",
+                                                   "Access-Control-Request-Headers": "content-type"})
+    assert pre.status == 204 and pre.headers["Access-Control-Allow-Origin"] == "https://app.example.com"
+    assert pre.headers["Access-Control-Allow-Credentials"] == "true"
+    listed = client.get("/api/comments", headers=origin)
+    assert listed.status == 200 and listed.headers["Access-Control-Allow-Origin"] == "https://app.example.com"
+    other = client.get("/api/comments", headers={"Origin": "https://evil.example"})
+    assert other.headers["Access-Control-Allow-Origin"] is None
+
+
+def test_without_board_origins_no_cors_headers(board):
+    assert board.get("/api/comments", headers={"Origin": "https://app.example.com"}).headers[
+        "Access-Control-Allow-Origin"] is None

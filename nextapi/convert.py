@@ -679,14 +679,18 @@ class _Record(Converter):
         return value
 
     def check(self, value: Any, loc: Loc, errors: Errors) -> None:
-        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        if self.typed_dict:  # never isinstance(): a TypedDict refuses instance checks with a TypeError
+            if not isinstance(value, Mapping):
+                _err(errors, loc, f"Input should be a valid dictionary ({self.cls.__name__})", "dict_type")
+                return
+        elif dataclasses.is_dataclass(value) and not isinstance(value, type):
             if not isinstance(value, self.cls):
                 _err(errors, loc, f"Input should be an instance of {self.cls.__name__}", "dataclass_type")
                 return
             for key in self.keys:
                 key.converter.check(getattr(value, key.name), [*loc, key.name], errors)
             return
-        if not isinstance(value, Mapping):
+        elif not isinstance(value, Mapping):
             _err(errors, loc, f"Input should be an object ({self.cls.__name__})", "dataclass_type")
             return
         for key in self.keys:

@@ -581,6 +581,15 @@ def test_check() -> None:
     assert [p["type"] for p in check(Annotated[int, Field(ge=1)], 0)] == ["greater_than_equal"]
 
 
+def test_check_a_typeddict_never_raises() -> None:
+    # isinstance(x, SomeTypedDict) is a TypeError: dev mode's check must not turn it into a 500
+    assert [p["type"] for p in check(Movie, Point(1))] == ["dict_type"]
+    assert [p["type"] for p in check(Movie, ["t"])] == ["dict_type"]
+    assert [p["type"] for p in check(list[Movie], [{"title": "t"}, Point(1)])] == ["dict_type"]
+    assert check(Point | Movie, {"title": "t"}) == []
+    assert len(check(Movie | Point, Box(Point(1)))) == 1
+
+
 # --- schema ---------------------------------------------------------------------------------
 
 def test_schema() -> None:

@@ -956,6 +956,18 @@ def test_r93_dev_logs_a_mismatch_never_a_500(make_client: MakeClient, caplog: py
         assert msg in text and where in text, text
 
 
+def test_r93_dev_check_of_a_typeddict_is_never_a_500(make_client: MakeClient,
+                                                     caplog: pytest.LogCaptureFixture) -> None:
+    client = make_client(tree({"api/td.py": """
+def get(req, res) -> Movie:
+    return Point(1, 2)
+"""}), dev=True, raise_server_exceptions=False)
+    resp = client.get("/api/td")
+    assert (resp.status_code, resp.json()) == (200, {})
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and "Input should be a valid dictionary (Movie)" in warnings[0]
+
+
 def test_r93_dev_matching_values_log_nothing(make_client: MakeClient, caplog: pytest.LogCaptureFixture) -> None:
     client = make_client(tree({"api/out/shapes.py": OUTPUT["api/out/shapes.py"],
                                "api/out/movie.py": OUTPUT["api/out/movie.py"]}), dev=True)

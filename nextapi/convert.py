@@ -217,27 +217,28 @@ class _None(Converter):
 
 
 class _Literal(Converter):
-    __slots__ = ("values",)
+    __slots__ = ("expected", "texts", "values", "wire")
 
     def __init__(self, values: tuple[Any, ...]) -> None:
         self.values = values
+        self.wire = tuple(_json(v) for v in values)  # as JSON has them: an Enum member is its value
+        self.texts = tuple(("true" if w else "false") if isinstance(w, bool) else str(w) for w in self.wire)
+        self.expected = " or ".join(repr(w) for w in self.wire)
 
     def describe(self) -> str:
         return f"Literal[{', '.join(map(repr, self.values))}]"
 
     def load(self, value: Any, loc: Loc, errors: Errors) -> Any:
-        for allowed in self.values:
-            if value == allowed and type(value) is type(allowed):
+        for allowed, wire in zip(self.values, self.wire):
+            if value is allowed or (value == wire and type(value) is type(wire)):
                 return allowed
-        expected = " or ".join(repr(v) for v in self.values)
-        return _err(errors, loc, f"Input should be {expected}", "literal_error", value, expected=expected)
+        return _err(errors, loc, f"Input should be {self.expected}", "literal_error", value, expected=self.expected)
 
     def parse(self, text: Any, loc: Loc, errors: Errors) -> Any:
         if isinstance(text, list):
             text = text[-1] if text else ""
-        for allowed in self.values:
-            shown = ("true" if allowed else "false") if isinstance(allowed, bool) else str(allowed)
-            if text == shown or (isinstance(allowed, bool) and text.lower() == shown):
+        for allowed, wire, shown in zip(self.values, self.wire, self.texts):
+            if text == shown or (isinstance(wire, bool) and text.lower() == shown):
                 return allowed
         return self.load(text, loc, errors)
 

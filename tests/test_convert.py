@@ -238,6 +238,24 @@ def test_literal() -> None:
                        "input": "c", "ctx": {"expected": "'a' or 'b'"}}]
 
 
+def test_literal_of_enum_members() -> None:
+    # an Enum member in a Literal is sent as its value (as the schema documents it)
+    ann = Literal[Color.RED, Level.HIGH]
+    assert ok(ann, "red") is Color.RED
+    assert ok(ann, 2) is Level.HIGH
+    assert ok(ann, "red", text=True) is Color.RED
+    assert ok(ann, "2", text=True) is Level.HIGH
+    assert ok(ann, Color.RED) is Color.RED
+    assert kinds(ann, "green") == [(["body"], "literal_error")]
+    assert kinds(ann, "RED", text=True) == [(["query", "v"], "literal_error")]
+    assert kinds(ann, True) == [(["body"], "literal_error")]
+    _, errors = load(ann, "x")
+    assert errors[0]["msg"] == "Input should be 'red' or 2"
+    assert check(ann, Level.HIGH) == []
+    assert dump(ann, Level.HIGH) == 2
+    assert compile_type(ann, text=False).schema(Schemas()) == {"enum": ["red", 2]}
+
+
 def test_enum() -> None:
     assert ok(Color, "red") is Color.RED
     assert ok(Color, "green", text=True) is Color.GREEN

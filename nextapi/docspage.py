@@ -130,15 +130,18 @@ def _anchor(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]", "-", text)
 
 
+def _inline(text: Any) -> str:
+    """Escaped text with `code` spans."""
+    return re.sub(r"`([^`\n]+)`", r"<code>\1</code>", _e(text))
+
+
 def _prose(text: str | None) -> str:
     """A docstring as paragraphs, `code` spans kept."""
     if not text:
         return ""
     out = []
     for para in re.split(r"\n\s*\n", text.strip()):
-        escaped = _e(para)
-        escaped = re.sub(r"`([^`\n]+)`", r"<code>\1</code>", escaped)
-        out.append(f"<p>{escaped}</p>")
+        out.append(f"<p>{_inline(para)}</p>")
     return '<div class="desc">' + "".join(out) + "</div>"
 
 
@@ -234,7 +237,7 @@ class _Page:
             for p in params:
                 schema = p.get("schema", {}) or {}
                 req = '<span class="req">required</span>' if p.get("required") else ""
-                notes = [_e(p["description"])] if p.get("description") else []
+                notes = [_inline(p["description"])] if p.get("description") else []
                 notes.extend(self.constraints(schema))
                 out.append(f'<tr><td class="name"><code>{_e(p.get("name"))}</code>{req}</td>'
                            f'<td class="in">{_e(p.get("in"))}</td><td class="type">{self.type(schema)}</td>'
@@ -275,6 +278,9 @@ class _Page:
             "anyMethod": bool(op.get("x-nextapi-any-method")),
             "params": [self.param_data(p) for p in params],
             "body": body_example, "security": security,
+            # No declared body, but a method that may take one: an empty box, the handler reads what it reads.
+            "freeBody": body_example is None and (method in ("post", "put", "patch")
+                                                  or bool(op.get("x-nextapi-any-method"))),
         })
         return "".join(out)
 
@@ -356,6 +362,9 @@ class _Page:
                           ("multipleOf", "a multiple of")):
             if key in schema:
                 out.append(f"{word} {_e(schema[key])}")
+        if schema.get("minLength") == 1 and schema.get("type") == "string":
+            out.append("not empty")
+            schema = {k: v for k, v in schema.items() if k != "minLength"}
         for key, word in (("minLength", "at least {} characters"), ("maxLength", "at most {} characters"),
                           ("minItems", "at least {} items"), ("maxItems", "at most {} items")):
             if key in schema:
@@ -367,7 +376,7 @@ class _Page:
         if schema.get("examples"):
             out.append("e.g. " + ", ".join(f"<code>{_e(json.dumps(v))}</code>" for v in schema["examples"][:3]))
         if schema.get("description") and not self._ref_name(schema):
-            out.insert(0, _e(schema["description"]))
+            out.insert(0, _inline(schema["description"]))
         if schema.get("x-nextapi-catch-all"):
             out.append("catch-all")
         return out

@@ -634,6 +634,7 @@ class _Key:
     required: bool
     default: Any = None
     factory: Callable[[], Any] | None = None
+    init: bool = True  # False: a dataclass field(init=False), sent (R31) but never read from a request
 
 
 class _Record(Converter):
@@ -654,6 +655,8 @@ class _Record(Converter):
         before = len(errors)
         out: dict[str, Any] = {}
         for key in self.keys:
+            if not key.init:
+                continue
             if key.name in value:
                 out[key.name] = key.converter.load(value[key.name], [*loc, key.name], errors)
             elif key.required:
@@ -689,7 +692,8 @@ class _Record(Converter):
                 _err(errors, loc, f"Input should be an instance of {self.cls.__name__}", "dataclass_type")
                 return
             for key in self.keys:
-                key.converter.check(getattr(value, key.name), [*loc, key.name], errors)
+                if key.init or hasattr(value, key.name):
+                    key.converter.check(getattr(value, key.name), [*loc, key.name], errors)
             return
         elif not isinstance(value, Mapping):
             _err(errors, loc, f"Input should be an object ({self.cls.__name__})", "dataclass_type")
@@ -702,8 +706,9 @@ class _Record(Converter):
 
     def schema(self, ctx: Schemas) -> dict[str, Any]:
         def build() -> dict[str, Any]:
-            out: dict[str, Any] = {"title": self.cls.__name__, "type": "object",
-                                   "properties": {k.name: k.converter.schema(ctx) for k in self.keys}}
+            out: dict[str, Any] = {"title": self.cls.__name__, "type": "object", "properties": {
+                k.name: k.converter.schema(ctx) if k.init else {**k.converter.schema(ctx), "readOnly": True}
+                for k in self.keys}}
             required = [k.name for k in self.keys if k.required]
             if required:
                 out["required"] = required
@@ -885,12 +890,16 @@ def _record(cls: type, seen: dict[Any, Converter]) -> Converter:
     if dataclasses.is_dataclass(cls):
         init_keys = frozenset(f.name for f in dataclasses.fields(cls) if f.init)
         for f in dataclasses.fields(cls):
-            if not f.init:
-                continue
             try:
                 conv = compile_type(hints.get(f.name, Any), text=False, _seen=seen)
             except Unsupported as exc:
+                if not f.init:  # never read from a request: sent as res.json sends it (R31)
+                    keys.append(_Key(f.name, _SCALARS[Any], False, init=False))
+                    continue
                 raise Unsupported(f"{cls.__name__}.{f.name}: {exc}") from None
+            if not f.init:
+                keys.append(_Key(f.name, conv, False, init=False))
+                continue
             has_default = f.default is not dataclasses.MISSING
             has_factory = f.default_factory is not dataclasses.MISSING
             keys.append(_Key(f.name, conv, not (has_default or has_factory),

@@ -566,6 +566,29 @@ def test_dump() -> None:
     assert dump(Any, {"x": Color.RED}) == {"x": Color.RED}  # left to res.json (R31)
 
 
+def test_dataclass_fields_without_init_are_sent_never_read() -> None:
+    @dataclasses.dataclass
+    class Priced:
+        net: int
+        gross: int = dataclasses.field(init=False)
+        lock: typing.Callable[[], None] = dataclasses.field(init=False, default=print, repr=False)
+        note: str = dataclasses.field(init=False)  # never set: left out
+
+        def __post_init__(self) -> None:
+            self.gross = self.net * 2
+
+    item = ok(Priced, {"net": 5, "gross": 1, "note": "n"})  # gross and note are not read
+    assert (item.net, item.gross, hasattr(item, "note")) == (5, 10, False)
+    out = dump(Priced, item)
+    assert out == {"net": 5, "gross": 10, "lock": print}  # as R31's res.json would have them
+    assert check(Priced, item) == []
+    assert [p["loc"] for p in check(Priced, {"net": 1, "gross": "x"})] == [["gross"]]
+    ctx = Schemas()
+    compile_type(Priced, text=False).schema(ctx)
+    assert ctx.components["Priced"]["required"] == ["net"]
+    assert ctx.components["Priced"]["properties"]["gross"] == {"type": "integer", "readOnly": True}
+
+
 def test_dump_keeps_only_declared_keys() -> None:
     assert dump(Movie, {"title": "t", "secret": "s"}) == {"title": "t"}
     assert dump(Point, {"x": 1, "y": 2, "password": "p"}) == {"x": 1, "y": 2}

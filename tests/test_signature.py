@@ -875,6 +875,33 @@ def test_r93_dataclass_to_object(output: Client) -> None:
     assert output.post("/api/out/point", json={"x": 4}).json() == {"x": 4, "y": 0}
 
 
+def test_r93_dataclass_fields_without_init_are_sent_as_r31_sends_them(make_client: MakeClient) -> None:
+    client = make_client(tree({"api/priced.py": """
+@dataclass
+class Priced:
+    net: int
+    gross: int = field(init=False)
+
+    def __post_init__(self):
+        self.gross = self.net * 2
+
+
+def get(req, res) -> Priced:
+    return Priced(2)
+
+
+def post(req, res, body: Priced) -> Priced:
+    return body
+
+
+def put(req, res):
+    return res.json(Priced(3))
+"""}))
+    assert client.get("/api/priced").json() == {"net": 2, "gross": 4}
+    assert client.post("/api/priced", json={"net": 1, "gross": 100}).json() == {"net": 1, "gross": 2}
+    assert client.put("/api/priced").json() == {"net": 3, "gross": 6}  # R31, untyped: the same
+
+
 def test_r93_dump_keeps_only_declared_keys(output: Client) -> None:
     assert output.put("/api/out/point").json() == {"x": 1, "y": 2}  # a dict for a dataclass
     assert output.get("/api/out/movie").json() == {"title": "t", "year": 1999}  # TypedDict

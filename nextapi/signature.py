@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import types
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from .body import parse_json
 from .convert import INVALID, Converter, Unsupported, compile_type
 from .errors import HTTPError
 from .params import NO_OPERATION, Cookie, Field, Header, Operation, Query
+from .response import Response
 
 logger = logging.getLogger("nextapi")
 
@@ -152,7 +154,7 @@ def compile_signature(fn: Callable[..., Any], *, path_params: dict[str, bool], w
         inputs.append(_input(p, hints.get(p.name, Any), path_params, name))
     returns = None
     ret = hints.get("return", sig.return_annotation)
-    if ret is not inspect.Signature.empty and ret is not None and ret is not type(None):
+    if ret is not inspect.Signature.empty and ret is not None and ret is not type(None) and not _sends_itself(ret):
         try:
             returns = compile_type(ret, text=False)
         except Unsupported as exc:
@@ -160,6 +162,15 @@ def compile_signature(fn: Callable[..., Any], *, path_params: dict[str, bool], w
     if sum(i.source == "body" for i in inputs) > 1:
         raise Unsupported(f"{name}(): more than one parameter takes the body")
     return Signature(fn, tuple(inputs), returns, _operation(fn), *_doc(fn))
+
+
+def _sends_itself(annotation: Any) -> bool:
+    """`-> Response` (or `Response | None`): the handler answers through `res` (it returns
+    `res.json(...)`, say), so there is nothing to convert; such a (req, res) handler is unchanged (R90)."""
+    members = typing.get_args(annotation) if typing.get_origin(annotation) in (typing.Union, types.UnionType) else (
+        annotation,)
+    return any(m is not type(None) for m in members) and all(
+        m is type(None) or (isinstance(m, type) and issubclass(m, Response)) for m in members)
 
 
 def _input(p: inspect.Parameter, hint: Any, path_params: dict[str, bool], fname: str) -> Input:

@@ -457,6 +457,39 @@ def test_r90_req_res_handlers_are_unchanged(binding: Client) -> None:
                         ).json()["type"] == "bytes"
 
 
+def test_r90_annotated_req_res_handlers_are_unchanged(make_client: MakeClient) -> None:
+    # `-> Response` says the handler answers through res: nothing to convert, never a load error
+    client = make_client({"api/annotated.py": """
+from __future__ import annotations
+
+from typing import Optional
+
+from nextapi import Request, Response
+
+
+def get(req: Request, res: Response) -> Response:
+    return res.status(201).json({"ok": True})
+
+
+def post(req: Request, res: Response) -> Response | None:
+    res.json({"body": req.body})
+    return None
+
+
+async def put(req: Request, res: Response) -> Optional[Response]:
+    return res.send("text")
+
+
+def delete(req: Request, res: Response, n: int = 1) -> Response:
+    return res.json({"n": n})
+"""})
+    resp = client.get("/api/annotated")
+    assert (resp.status_code, resp.json()) == (201, {"ok": True})
+    assert client.post("/api/annotated", data={"a": "1"}).json() == {"body": {"a": "1"}}
+    assert client.put("/api/annotated").text == "text"
+    assert client.delete("/api/annotated?n=2").json() == {"n": 2}
+
+
 def test_r90_handler_function(binding: Client) -> None:
     assert binding.get("/api/anything/3?flag=on").json() == {"method": "GET", "id": 3, "flag": True}
     assert binding.delete("/api/anything/4").json() == {"method": "DELETE", "id": 4, "flag": False}

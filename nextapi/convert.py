@@ -470,6 +470,10 @@ class _Optional(Converter):
         return None if value is None else self.inner.load(value, loc, errors)
 
     def parse(self, text: Any, loc: Loc, errors: Errors) -> Any:
+        if not self.many and (text == "" or (isinstance(text, list) and text and text[-1] == "")):
+            trial: Errors = []  # `?page=` as an HTML form sends it: "" if T takes it (str), else None
+            value = self.inner.parse(text, loc, trial)
+            return None if trial else value
         return self.inner.parse(text, loc, errors)
 
     def dump(self, value: Any) -> Any:

@@ -206,6 +206,21 @@ def test_optional() -> None:
         assert kinds(ann, "x") == [(["body"], "int_type")]
 
 
+def test_optional_from_an_empty_text() -> None:
+    # an empty text for a scalar is None (an HTML form's `?page=`), unless T takes "" itself
+    assert ok(int | None, "", text=True) is None
+    assert ok(Optional[float], "", text=True) is None  # noqa: UP045
+    assert ok(bool | None, ["1", ""], text=True) is None  # the last of a repeated key
+    assert ok(Color | None, "", text=True) is None
+    assert ok(dt.date | None, "", text=True) is None
+    assert ok(str | None, "", text=True) == ""
+    assert ok(int | str | None, "", text=True) == ""
+    assert ok(Annotated[int | None, Field(ge=1)], "", text=True) is None
+    assert kinds(int | None, " x", text=True) == [(["query", "v"], "int_parsing")]
+    # a list is not a scalar: `?ids=` is one empty item
+    assert kinds(list[int] | None, [""], text=True) == [(["query", "v", 0], "int_parsing")]
+
+
 def test_union_first_member_that_takes_it() -> None:
     assert ok(int | str, "42", text=True) == 42
     assert ok(str | int, "42", text=True) == "42"

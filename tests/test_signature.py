@@ -391,6 +391,15 @@ def test_r90_path_parameter_query_by_name_and_query_rename(binding: Client) -> N
     assert body["query"]["id"] == "42"  # req.query is unchanged (R21)
 
 
+def test_r91_an_empty_query_value_for_an_optional_scalar_is_none(make_client: MakeClient) -> None:
+    client = make_client({"api/search.py": """
+def get(req, res, q: str | None = None, page: int | None = 1, size: int | None = None):
+    return {"q": q, "page": page, "size": size}
+"""})
+    assert client.get("/api/search?q=&page=&size=").json() == {"q": "", "page": None, "size": None}
+    assert client.get("/api/search?page=2").json() == {"q": None, "page": 2, "size": None}
+
+
 def test_r90_defaults_make_inputs_optional(binding: Client) -> None:
     body = binding.get("/api/items/7").json()
     assert (body["id"], body["q"], body["limit"], body["verbose"]) == (7, "", 10, False)

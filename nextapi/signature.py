@@ -52,6 +52,7 @@ class Signature:
     operation: Operation
     summary: str | None  # from the docstring unless the operation says
     description: str | None
+    file: str | None = None  # the handler's file, for dev's mismatch warning
 
     @property
     def typed(self) -> bool:
@@ -94,8 +95,9 @@ class Signature:
             conv.check(value, [], problems)
             if problems:
                 first = problems[0]
-                logger.warning("%s returned a value that does not match its annotation %s: %s at %s",
-                               where, conv.describe(), first["msg"], first["loc"] or "the top level")
+                logger.warning("%s%s returned a value that does not match its annotation %s: %s at %s",
+                               where, f" ({self.file})" if self.file else "", conv.describe(), first["msg"],
+                               first["loc"] or "the top level")
         return conv.dump(value)
 
 
@@ -139,7 +141,7 @@ def compile_signature(fn: Callable[..., Any], *, path_params: dict[str, bool], w
     try:
         sig = inspect.signature(fn)
     except (TypeError, ValueError):
-        return Signature(fn, (), None, _operation(fn), *_doc(fn))
+        return Signature(fn, (), None, _operation(fn), *_doc(fn), file=where)
     try:
         hints = typing.get_type_hints(fn, include_extras=True)
     except Exception as exc:  # noqa: BLE001 - a name the annotation uses does not exist
@@ -161,7 +163,7 @@ def compile_signature(fn: Callable[..., Any], *, path_params: dict[str, bool], w
             raise Unsupported(f"{name}() -> {_show(ret)}: {exc}") from None
     if sum(i.source == "body" for i in inputs) > 1:
         raise Unsupported(f"{name}(): more than one parameter takes the body")
-    return Signature(fn, tuple(inputs), returns, _operation(fn), *_doc(fn))
+    return Signature(fn, tuple(inputs), returns, _operation(fn), *_doc(fn), file=where)
 
 
 def _sends_itself(annotation: Any) -> bool:

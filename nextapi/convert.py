@@ -776,9 +776,16 @@ _SCALARS: dict[Any, Converter] = {
                      numbers=True),
 }
 _UNION_TYPES: tuple[Any, ...] = (typing.Union, types.UnionType)
-# TypedDict's Required[T] / NotRequired[T] (typing has them from 3.11; the keys are known either way)
-_REQUIRED: Any = getattr(typing, "Required", None)
-_WRAPPERS: tuple[Any, ...] = tuple(w for w in (_REQUIRED, getattr(typing, "NotRequired", None)) if w is not None)
+_WRAPPERS = {"Required": True, "NotRequired": False}
+
+
+def _wrapper(origin: Any) -> bool | None:
+    """For TypedDict's `Required[T]` (True) and `NotRequired[T]` (False), None for anything else:
+    typing's (3.11+) and typing_extensions' (how Python 3.10 spells them; never imported here)."""
+    name = getattr(origin, "_name", None)
+    if name in _WRAPPERS and getattr(origin, "__module__", None) in ("typing", "typing_extensions"):
+        return _WRAPPERS[name]
+    return None
 
 
 def compile_type(annotation: Any, *, text: bool, _seen: dict[Any, Converter] | None = None) -> Converter:
@@ -917,12 +924,13 @@ def _record(cls: type, seen: dict[Any, Converter]) -> Converter:
             wrapper = None
             if origin is typing.Annotated:
                 base = typing.get_args(hint)[0]
-                if typing.get_origin(base) in _WRAPPERS:
-                    wrapper = typing.get_origin(base)
+                wrapper = _wrapper(typing.get_origin(base))
+                if wrapper is not None:
                     hint = typing.Annotated[(typing.get_args(base)[0], *hint.__metadata__)]
-            elif origin in _WRAPPERS and origin is not None:
-                wrapper = origin
-                hint = typing.get_args(hint)[0]
+            else:
+                wrapper = _wrapper(origin)
+                if wrapper is not None:
+                    hint = typing.get_args(hint)[0]
             try:
                 conv = compile_type(hint, text=False, _seen=seen)
             except Unsupported as exc:
@@ -930,7 +938,7 @@ def _record(cls: type, seen: dict[Any, Converter]) -> Converter:
             # The wrapper decides when there is one: with `from __future__ import annotations`
             # TypedDict cannot see Required/NotRequired in its string annotations, so its
             # __required_keys__ then only follow `total`.
-            keys.append(_Key(name, conv, wrapper is _REQUIRED if wrapper is not None else name in required))
+            keys.append(_Key(name, conv, wrapper if wrapper is not None else name in required))
         record = _Record(cls, tuple(keys), True, frozenset())
     lazy.target = record
     seen[cls] = record

@@ -15,19 +15,14 @@ import types
 import typing
 import uuid
 from decimal import Decimal
-from typing import (
-    Annotated,
-    Any,
-    Literal,
-    NewType,
-    NotRequired,
-    Optional,
-    Required,
-    TypedDict,
-    Union,
-)
+from typing import Annotated, Any, Literal, NewType, Optional, TypedDict, Union
 
 import pytest
+
+try:
+    from typing import NotRequired, Required
+except ImportError:  # Python 3.10: how a project spells them there
+    from typing_extensions import NotRequired, Required
 
 from nextapi import Field
 from nextapi.convert import INVALID, Converter, Schemas, Unsupported, compile_type
@@ -389,6 +384,25 @@ def test_typeddict_total_false_and_field_constraints() -> None:
     assert kinds(Opts, {}) == [(["body", "size"], "missing")]
 
 
+def test_typeddict_wrappers_from_typing_extensions() -> None:
+    # Python 3.10 has no typing.Required: a project writes typing_extensions' (nextapi never imports it)
+    te = pytest.importorskip("typing_extensions", reason="typing_extensions is not installed")
+
+    class Draft(TypedDict, total=False):
+        id: te.Required[int]
+        size: Annotated[te.Required[int], Field(ge=1)]
+        note: str
+
+    class Movie(TypedDict):
+        title: str
+        year: te.NotRequired[int]
+
+    assert ok(Draft, {"id": 1, "size": 1}) == {"id": 1, "size": 1}
+    assert kinds(Draft, {"size": 0}) == [(["body", "id"], "missing"), (["body", "size"], "greater_than_equal")]
+    assert ok(Movie, {"title": "t"}) == {"title": "t"}
+    assert kinds(Movie, {"year": "x"}) == [(["body", "title"], "missing"), (["body", "year"], "int_type")]
+
+
 # --- R91: dates, times, UUID, Decimal -------------------------------------------------------
 
 def test_datetime() -> None:
@@ -721,7 +735,11 @@ def test_typeddict_required_and_not_required_with_postponed_annotations(monkeypa
     namespace = module.__dict__
     exec(  # noqa: S102 - a module of its own, to have the __future__ import
         "from __future__ import annotations\n"
-        "from typing import Annotated, NotRequired, Required, TypedDict\n"
+        "from typing import Annotated, TypedDict\n"
+        "try:\n"
+        "    from typing import NotRequired, Required\n"
+        "except ImportError:\n"
+        "    from typing_extensions import NotRequired, Required\n"
         "from nextapi import Field\n"
         "class Movie(TypedDict):\n"
         "    title: str\n"

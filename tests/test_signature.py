@@ -33,7 +33,12 @@ import enum
 import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Annotated, Any, Literal, NotRequired, Optional, Required, TypedDict
+from typing import Annotated, Any, Literal, Optional, TypedDict
+
+try:
+    from typing import NotRequired, Required
+except ImportError:  # Python 3.10
+    from typing_extensions import NotRequired, Required
 
 from nextapi import Cookie, Field, Header, Query, operation
 

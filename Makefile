@@ -51,6 +51,28 @@ $(BENCH_STAMP): bench/requirements.txt
 	$(BENCH_PY) -m pip install --quiet --disable-pip-version-check -r bench/requirements.txt
 	touch $(BENCH_STAMP)
 
+# Not part of `make test`: the board on PostgreSQL behind nginx with three app hosts, each a
+# network namespace (tests/cluster/run.py; root only, else skipped with the reason; about 4
+# minutes). PostgreSQL, nginx and wrk come from apt-get when missing (tests/cluster/install.sh);
+# psycopg and gunicorn go into their own venv, never into the test venv.
+CLUSTER_VENV  ?= tests/cluster/.venv
+CLUSTER_PY    := $(CLUSTER_VENV)/bin/python
+CLUSTER_STAMP := $(CLUSTER_VENV)/.installed
+
+.PHONY: cluster
+cluster:
+	@if [ "$$(id -u)" != 0 ]; then \
+	  echo "cluster: skipped: needs root (network namespaces, PostgreSQL and nginx started in them)"; \
+	else \
+	  sh tests/cluster/install.sh && $(MAKE) --no-print-directory $(CLUSTER_STAMP) && \
+	  timeout -s TERM 900 $(CLUSTER_PY) -m tests.cluster.run; \
+	fi
+
+$(CLUSTER_STAMP): tests/cluster/requirements.txt samples/board/requirements.txt
+	$(PYTHON) -m venv $(CLUSTER_VENV)
+	$(CLUSTER_PY) -m pip install --quiet --disable-pip-version-check -r tests/cluster/requirements.txt
+	touch $(CLUSTER_STAMP)
+
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -26,12 +26,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import board_db
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
 from psycopg.pq import TransactionStatus
 from psycopg.rows import dict_row
-
-import board_db
 
 POOL_SIZE = int(os.environ.get("BOARD_POOL_SIZE") or 4)
 POOL_TIMEOUT_S = 5.0  # waiting for a free connection of this process's pool

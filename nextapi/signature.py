@@ -176,6 +176,12 @@ def _sends_itself(annotation: Any) -> bool:
 
 
 def _input(p: inspect.Parameter, hint: Any, path_params: dict[str, bool], fname: str) -> Input:
+    if p.default is None and typing.get_origin(hint) in (typing.Union, types.UnionType):
+        # Python 3.10's get_type_hints makes `x: Annotated[T, Header()] = None` into
+        # Optional[Annotated[T, Header()]], hiding the marker: read it as 3.11+ does
+        annotated = [a for a in typing.get_args(hint) if typing.get_origin(a) is typing.Annotated]
+        if len(annotated) == 1 and set(typing.get_args(hint)) == {annotated[0], type(None)}:
+            hint = annotated[0]
     base: Any = hint
     metadata: tuple[Any, ...] = ()
     if typing.get_origin(hint) is typing.Annotated:

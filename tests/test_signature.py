@@ -437,6 +437,21 @@ def test_r90_headers_and_cookies(binding: Client) -> None:
     assert resp.json() == {"api_key": "k1", "x_request_id": "r1", "sid": "s1", "theme": "dark", "x_count": 3}
 
 
+def test_r90_markers_on_inputs_defaulting_to_none(make_client: MakeClient) -> None:
+    # `= None` on an Annotated input: Python 3.10's get_type_hints wraps it in Optional[...]
+    client = make_client(tree({"api/none.py": """
+def get(req, res, token: Annotated[str, Header("X-Token")] = None,
+        sid: Annotated[str | None, Cookie()] = None,
+        search: Annotated[Optional[str], Query("q")] = None,
+        page: Annotated[int, Field(ge=1)] = None):
+    return {"token": token, "sid": sid, "search": search, "page": page}
+"""}))
+    resp = client.get("/api/none?q=x&page=2", headers={"X-Token": "t"}, cookies={"sid": "s"})
+    assert resp.json() == {"token": "t", "sid": "s", "search": "x", "page": 2}
+    assert client.get("/api/none").json() == {"token": None, "sid": None, "search": None, "page": None}
+    assert [p["loc"] for p in detail(client.get("/api/none?page=0"))] == [["query", "page"]]
+
+
 def test_r90_header_and_cookie_defaults(binding: Client) -> None:
     resp = binding.get("/api/headers", headers={"x-api-key": "k"})
     assert resp.json() == {"api_key": "k", "x_request_id": None, "sid": "none", "theme": "light", "x_count": 0}

@@ -225,4 +225,7 @@ def _doc(fn: Callable[..., Any]) -> tuple[str | None, str | None]:
 
 
 def _show(annotation: Any) -> str:
-    return getattr(annotation, "__name__", None) if isinstance(annotation, type) else repr(annotation)  # type: ignore[return-value]
+    # not list[int] as a class: Python 3.10 has isinstance(list[int], type), and its __name__ "list"
+    if isinstance(annotation, type) and typing.get_origin(annotation) is None:
+        return annotation.__name__
+    return repr(annotation)

@@ -22,6 +22,7 @@ import datetime as dt
 import decimal
 import enum
 import re
+import sys
 import types
 import typing
 import uuid
@@ -324,12 +325,25 @@ class _Parsed(Converter):
         return dict(self.spec)
 
 
+# Python 3.10's fromisoformat takes only 3 or 6 digits of a second; ISO 8601 (and JavaScript,
+# Go, databases) send any number: `.5`, `.123456789`. Padded or cut to 6 for it.
+_FRACTION = re.compile(r"(?<=:[0-9]{2})[.,]([0-9]+)") if sys.version_info < (3, 11) else None
+
+
+def _iso(text: str) -> str:
+    if text[-1:] in "zZ" and text:
+        text = text[:-1] + "+00:00"
+    if _FRACTION is not None:
+        text = _FRACTION.sub(lambda m: "." + m[1][:6].ljust(6, "0"), text, 1)
+    return text
+
+
 def _datetime(text: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(text[:-1] + "+00:00" if text[-1:] in "zZ" and text else text)
+    return dt.datetime.fromisoformat(_iso(text))
 
 
 def _time(text: str) -> dt.time:
-    return dt.time.fromisoformat(text[:-1] + "+00:00" if text[-1:] in "zZ" and text else text)
+    return dt.time.fromisoformat(_iso(text))
 
 
 def _decimal(text: str) -> Decimal:

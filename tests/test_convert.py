@@ -416,6 +416,19 @@ def test_datetime() -> None:
         assert kinds(dt.datetime, value) == [(["body"], "datetime_parsing")], value
 
 
+def test_fractions_of_a_second_of_any_length() -> None:
+    # as JavaScript (3), Go (1-9, trailing zeros cut) and databases send them; Python 3.10's
+    # fromisoformat alone takes only 3 or 6 digits
+    utc = dt.timezone.utc
+    assert ok(dt.datetime, "2024-05-06T07:08:09.5Z") == dt.datetime(2024, 5, 6, 7, 8, 9, 500000, tzinfo=utc)
+    assert ok(dt.datetime, "2024-05-06T07:08:09.12Z") == dt.datetime(2024, 5, 6, 7, 8, 9, 120000, tzinfo=utc)
+    assert ok(dt.datetime, "2024-05-06T07:08:09.123456789+01:00").microsecond == 123456
+    assert ok(dt.datetime, "2024-05-06T07:08:09.1234", text=True) == dt.datetime(2024, 5, 6, 7, 8, 9, 123400)
+    assert ok(dt.time, "07:08:09.5") == dt.time(7, 8, 9, 500000)
+    assert ok(dt.time, "07:08:09.1234567Z") == dt.time(7, 8, 9, 123456, tzinfo=utc)
+    assert kinds(dt.datetime, "2024-05-06T07:08:09.") == [(["body"], "datetime_parsing")]
+
+
 def test_date_and_time() -> None:
     assert ok(dt.date, "2024-05-06") == dt.date(2024, 5, 6)
     for value in ("2024-05-06T00:00:00", "20240506", "2024-5-6", 20240506):

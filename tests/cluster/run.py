@@ -83,7 +83,8 @@ class Cluster:
         self.pg.init()
         self.pg.start()
         self.pg.create_database()
-        say(f"cluster: PostgreSQL ({self.pg.bin.parent.name}) in db at {addr('db')}:{hosts.PG_PORT}")
+        version = hosts.run(str(self.pg.bin / "postgres"), "--version").stdout.strip()
+        say(f"cluster: {version} in db at {addr('db')}:{hosts.PG_PORT}")
         for app in self.apps.values():
             app.start()
         for name in APPS:
@@ -91,6 +92,11 @@ class Cluster:
         self.nginx.configure(list(APPS))
         self.nginx.start()
         self.wait_lb()
+        nginx = hosts.run(shutil.which("nginx") or "/usr/sbin/nginx", "-v").stderr.strip()
+        import gunicorn
+        import psycopg
+
+        say(f"cluster: {nginx}, gunicorn {gunicorn.__version__}, psycopg {psycopg.__version__}")
         say(f"cluster: {', '.join(f'{a} {addr(a)}:{APP_PORT}' for a in APPS)} (nextapi start, 2 gunicorn "
             f"workers each), nginx in lb at {addr('lb')}:80; up in {time.monotonic() - started:.1f} s")
 

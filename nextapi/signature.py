@@ -153,6 +153,9 @@ def compile_signature(fn: Callable[..., Any], *, path_params: dict[str, bool], w
     for p in extra:
         if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
             continue
+        if p.kind is p.POSITIONAL_ONLY:  # inputs are passed by name: every call would be a TypeError
+            raise Unsupported(f"{name}(): parameter {p.name!r} is positional-only (before '/'); "
+                              "declared inputs are passed by name")
         inputs.append(_input(p, hints.get(p.name, Any), path_params, name))
     returns = None
     ret = hints.get("return", sig.return_annotation)

@@ -1125,6 +1125,7 @@ UNUSABLE: list[tuple[str, str, list[str]]] = [
     ("def post(req, res, body: Point, *, data: Annotated[Point, Query('body')]): pass", "query_point",
      ["'data'", "Point"]),
     ("def get(req, res, v: Literal[1.5]): pass", "literalfloat", ["'v'", "Literal"]),
+    ("def get(req, res, n: int, /): pass", "positional", ["'n'", "positional-only"]),
     ("def get(req, res, ids: [int]): pass", "listliteral", ["'ids'", "[<class 'int'>]", "not a type"]),
     ("def post(req, res, body: {'name': str}): pass", "dictliteral", ["'body'", "not a type"]),
     ("def get(req, res) -> [int]: pass", "listreturn", ["-> [<class 'int'>]", "not a type"]),
@@ -1162,6 +1163,11 @@ def test_r94_dev_mode_reports_the_load_error_on_request(make_client: MakeClient)
     assert resp.status_code == 500
     assert "dict[int, str]" in resp.json()["error"] and "get()" in resp.json()["error"]
     assert client.get("/api/ok").json() == {"n": 1}
+
+
+def test_r94_req_and_res_may_be_positional_only(make_client: MakeClient) -> None:
+    client = make_client({"api/pos.py": "def get(req, res, /, n: int = 1, *, m: int = 2):\n    return [n, m]\n"})
+    assert client.get("/api/pos?n=3&m=4").json() == [3, 4]
 
 
 def test_r94_two_bodies_are_a_load_error(tmp_path: Path) -> None:

@@ -1156,6 +1156,23 @@ def test_r94_check_lists_every_unusable_annotation(tmp_path: Path) -> None:
     assert len(problems) == len(UNUSABLE)
 
 
+def test_r94_nextapi_check_prints_each_unusable_annotation(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from nextapi.cli import main
+
+    pages = write_tree(tmp_path, tree({
+        "api/a.py": "def post(req, res, body: dict[int, str]): pass",
+        "api/b/[id].py": "def get(req, res, id: int, q: dict): pass",
+        "api/ok.py": "def get(req, res, n: int = 0) -> list[int]: return [n]",
+    }))
+    assert main(["check", str(pages)]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[-1] == "3 route(s), 2 problem(s)"
+    errors = [line for line in lines if line.startswith("error: ")]
+    assert len(errors) == 2
+    assert any("api/a.py" in e and "post()" in e and "dict[int, str]" in e for e in errors), errors
+    assert any("api/b/[id].py" in e and "get()" in e and "'q'" in e and "dict" in e for e in errors), errors
+
+
 def test_r94_dev_mode_reports_the_load_error_on_request(make_client: MakeClient) -> None:
     client = make_client(tree({"api/x.py": "def get(req, res, body: dict[int, str]): pass",
                                "api/ok.py": "def get(req, res, n: int = 1): return {'n': n}"}), dev=True)

@@ -134,11 +134,11 @@ def test_the_board_in_headless_chromium(browser: Any, board_url: str) -> None:
     assert browser.title == "Message board · nextapi"
     assert browser.find_element(By.ID, "status").text == "No messages yet. Be the first!"
 
-    # The API's validation errors (400 {"error": ...}) are shown on the page.
+    # The API's validation errors (422 {"error": ..., "detail": [...]}) are shown on the page.
     post("")
-    _wait(browser, lambda d: error() == "text is required", "the empty-text error")
+    _wait(browser, lambda d: error() == "text: String should match pattern '\\S'", "the empty-text error")
     post("x" * 501)
-    _wait(browser, lambda d: error() == "text is too long: 501 characters, at most 500", "the too-long error")
+    _wait(browser, lambda d: error() == "text: Value should have at most 500 characters", "the too-long error")
     assert _texts(browser) == []
 
     # Post two messages; each appears, newest first, and the error goes away.

@@ -5,28 +5,29 @@ With an `Idempotency-Key` header a POST is done once: sent again with the same k
 gets the first answer (and `Idempotent-Replayed: true`), with another body a 422 (board_db)."""
 import board_db
 
-from nextapi import HTTPError
+from nextapi import operation
 
-MAX_TEXT = 500
-MAX_NAME = 40
+from ._types import Comment, NewComment
 
 
-def get(req, res):
+
+def get(req, res) -> list[Comment]:
+    """The newest comments first."""
     with board_db.connect() as db:
         return board_db.list_comments(db)
 
 
-def post(req, res):
-    media_type = req.headers.get("content-type", "").split(";")[0].strip().lower()
-    if media_type != "application/json":  # also keeps cross-site HTML forms out (they cannot send JSON)
-        raise HTTPError(415, "Send JSON with Content-Type: application/json")
-    body = req.body
-    text = body.get("text") if isinstance(body, dict) else None
-    if not isinstance(text, str) or not text.strip():
-        raise HTTPError(400, "text is required")
-    text = text.strip()
-    if len(text) > MAX_TEXT:
-        raise HTTPError(400, f"text is too long: {len(text)} characters, at most {MAX_TEXT}")
+@operation(status=201, responses={400: "A malformed Idempotency-Key",
+                                  422: "The text or the name is missing or too long, or the Idempotency-Key "
+                                       "was used with another body",
+                                  503: "The database is unavailable"})
+def post(req, res, body: NewComment) -> Comment:
+    """Add a comment (exactly once with an Idempotency-Key).
+
+    The body is checked against NewComment before this runs (a 422 lists every problem), and a
+    body that is not JSON is a 415, which also keeps cross-site HTML forms out.
+    """
+    text = body["text"].strip()  # a str of at most MAX_TEXT characters, not only spaces
     key = board_db.idempotency_key(req.headers.get("idempotency-key"))  # None without one; 400 if malformed
     name = _name(req, body)
     with board_db.connect() as db:
@@ -44,12 +45,7 @@ def _name(req, body) -> str | None:
     """The author: the body's "name" (then remembered in the session), else the remembered one."""
     if "name" not in body:
         return req.session.get("name")
-    name = body["name"]
-    if name is not None and not isinstance(name, str):
-        raise HTTPError(400, "name must be text")
-    name = (name or "").strip()
-    if len(name) > MAX_NAME:
-        raise HTTPError(400, f"name is too long: {len(name)} characters, at most {MAX_NAME}")
+    name = (body["name"] or "").strip()  # a str of at most MAX_NAME characters, or None
     if name:
         req.session["name"] = name
     else:

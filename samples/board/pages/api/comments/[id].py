@@ -1,7 +1,9 @@
 """GET /api/comments/<id>: one comment. DELETE /api/comments/<id>: remove it (204)."""
 import board_db
 
-from nextapi import HTTPError
+from nextapi import HTTPError, operation
+
+from .._types import Comment
 
 
 def _comment_id(req) -> int:
@@ -11,7 +13,9 @@ def _comment_id(req) -> int:
     return int(raw)
 
 
-def get(req, res):
+@operation(responses={404: "Comment not found"})
+def get(req, res) -> Comment:
+    """One comment."""
     with board_db.connect() as db:
         comment = board_db.get_comment(db, _comment_id(req))
     if comment is None:
@@ -19,7 +23,9 @@ def get(req, res):
     return comment
 
 
-def delete(req, res):
+@operation(responses={204: "Deleted", 404: "Comment not found"})
+def delete(req, res) -> None:
+    """Remove a comment."""
     with board_db.connect() as db:
         deleted = board_db.delete_comment(db, _comment_id(req))
     if not deleted:

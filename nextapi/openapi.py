@@ -237,7 +237,7 @@ class _Builder:
             else:
                 schema = {"type": "string", "minLength": 1}
                 param["description"] = ((inp.description + " ") if inp is not None and inp.description else "") + (
-                    "One or more path segments, separated by `/`.")
+                    "One or more path segments, separated by `/`")
                 param["x-nextapi-catch-all"] = True
             param["schema"] = schema
             out.append(param)

@@ -143,7 +143,7 @@ def compile_signature(fn: Callable[..., Any], *, path_params: dict[str, bool], w
     except (TypeError, ValueError):
         return Signature(fn, (), None, _operation(fn), *_doc(fn), file=where)
     try:
-        hints = typing.get_type_hints(fn, include_extras=True)
+        hints = typing.get_type_hints(inspect.unwrap(fn), include_extras=True)  # a decorator's own globals hold no hint
     except Exception as exc:  # noqa: BLE001 - a name the annotation uses does not exist
         raise Unsupported(f"{name}(): cannot resolve its annotations: {type(exc).__name__}: {exc}") from None
     params = list(sig.parameters.values())

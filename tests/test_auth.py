@@ -398,3 +398,19 @@ def test_called_on_a_running_loop_the_middleware_hands_back_an_awaitable():
         return await pending, req.user
 
     assert asyncio.run(main()) == ("the rest", {"name": "ada"})
+
+
+def test_a_battery_decorator_passes_a_typed_routes_inputs_through(make_client):
+    """Typed inputs (R90) reach a handler under @api_key, @sessions-style and plain Battery decorators."""
+    src = ("from nextapi import api_key, rate_limit\n"
+           "@api_key(lambda key: {'k': key} if key == 'good' else None)\n"
+           "def get(req, res, q: int, name: str = 'x'):\n    return {'q': q, 'name': name, 'user': req.user}\n"
+           "@rate_limit('100/minute')\n"
+           "async def post(req, res, body: dict[str, int]):\n    return body\n")
+    client = make_client({"api/t.py": src})
+    ok = client.get("/api/t?q=5&name=n", headers={"X-API-Key": "good"})
+    assert ok.json() == {"q": 5, "name": "n", "user": {"k": "good"}}
+    bad = client.get("/api/t?q=five", headers={"X-API-Key": "good"})
+    assert bad.status == 422 and bad.json()["detail"][0]["loc"] == ["query", "q"]
+    assert client.get("/api/t?q=5").status == 401
+    assert client.post("/api/t", json={"a": 1}).json() == {"a": 1}

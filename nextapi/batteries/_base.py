@@ -33,11 +33,19 @@ class Battery:
         chain = (self,)
         if is_async(handler):
             @functools.wraps(handler)
-            async def wrapped_async(req: Request, res: Response) -> Any:
-                return await arun_chain(chain, handler, req, res)
+            async def wrapped_async(req: Request, res: Response, **inputs: Any) -> Any:
+                return await arun_chain(chain, _bound(handler, inputs), req, res)
             return wrapped_async
 
         @functools.wraps(handler)
-        def wrapped(req: Request, res: Response) -> Any:
-            return run_chain(chain, handler, req, res)
+        def wrapped(req: Request, res: Response, **inputs: Any) -> Any:
+            return run_chain(chain, _bound(handler, inputs), req, res)
         return wrapped
+
+
+def _bound(handler: Handler, inputs: dict[str, Any]) -> Handler:
+    """The handler with a typed route's declared inputs (R90) already given: the decorator's
+    wrapper shows the handler's own signature (functools.wraps), so nextapi binds them for it."""
+    if not inputs:
+        return handler
+    return lambda req, res: handler(req, res, **inputs)

@@ -121,24 +121,24 @@ class Auth(Battery):
     def wrap(self, handler: Handler) -> Handler:
         if is_async(handler):
             @functools.wraps(handler)
-            async def wrapped_async(req: Request, res: Response) -> Any:
+            async def wrapped_async(req: Request, res: Response, **inputs: Any) -> Any:
                 user = self._check(req)  # a sync verify runs here too: nothing to hand to a thread
                 if isawaitable(user):
                     user = await user
                 self._accept(req, user)
-                result = handler(req, res)
+                result = handler(req, res, **inputs)
                 while isawaitable(result):
                     result = await result
                 return result
             return wrapped_async
 
         @functools.wraps(handler)
-        def wrapped(req: Request, res: Response) -> Any:
+        def wrapped(req: Request, res: Response, **inputs: Any) -> Any:
             user = self._check(req)
             if isawaitable(user):  # async verify, sync handler: the app awaits what this returns
-                return self._then(user, req, lambda: handler(req, res))
+                return self._then(user, req, lambda: handler(req, res, **inputs))
             self._accept(req, user)
-            return handler(req, res)
+            return handler(req, res, **inputs)
         return wrapped
 
 

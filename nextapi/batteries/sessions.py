@@ -294,11 +294,11 @@ class Sessions(Battery):
             return super().wrap(handler)
 
         @functools.wraps(handler)
-        async def wrapped_async(req: Request, res: Response) -> Any:
+        async def wrapped_async(req: Request, res: Response, **inputs: Any) -> Any:
             # On the loop itself: nothing here waits, so no worker thread is needed.
             session, loaded = self.load(req)
             try:
-                result = handler(req, res)
+                result = handler(req, res, **inputs)
                 while isawaitable(result):
                     result = await result
             except HTTPError:

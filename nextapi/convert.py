@@ -362,12 +362,15 @@ def _date(text: str) -> dt.date:
 class _Constrained(Converter):
     """`Annotated[T, Field(...)]`: T, then the constraints, each problem named as pydantic does."""
 
-    __slots__ = ("decimal_bounds", "field", "inner", "many", "regex", "step", "step_ratio")
+    __slots__ = ("decimal_bounds", "field", "inner", "many", "numeric", "regex", "sized", "step", "step_ratio")
 
     def __init__(self, inner: Converter, field: Field) -> None:
         self.inner, self.field = inner, field
         self.regex = re.compile(field.pattern) if field.pattern is not None else None
         self.many = inner.many
+        # PERF: which of the checks can apply at all, decided once
+        self.numeric = any(v is not None for v in (field.ge, field.gt, field.le, field.lt, field.multiple_of))
+        self.sized = field.min_length is not None or field.max_length is not None
         # The bounds and the step as written (0.1 is 1/10, not the float just above it), so that
         # ints and Decimals are compared and divided exactly.
         self.decimal_bounds = tuple(None if b is None else Decimal(str(b)) for b in (field.ge, field.gt, field.le,
@@ -397,7 +400,7 @@ class _Constrained(Converter):
 
     def _limit(self, value: Any, loc: Loc, errors: Errors) -> Any:
         f = self.field
-        if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
+        if self.numeric and isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
             ge, gt, le, lt = self.decimal_bounds if isinstance(value, Decimal) else (f.ge, f.gt, f.le, f.lt)
             if ge is not None and not value >= ge:
                 return _err(errors, loc, f"Input should be greater than or equal to {f.ge}", "greater_than_equal",
@@ -412,7 +415,7 @@ class _Constrained(Converter):
             if f.multiple_of is not None and not self._multiple(value, f.multiple_of):
                 return _err(errors, loc, f"Input should be a multiple of {f.multiple_of}", "multiple_of",
                             value, multiple_of=f.multiple_of)
-        if isinstance(value, (str, list, tuple, set, frozenset, dict)):
+        if self.sized and isinstance(value, (str, list, tuple, set, frozenset, dict)):
             size = len(value)
             what = "characters" if isinstance(value, str) else "items"
             prefix = "string" if isinstance(value, str) else ""
@@ -658,10 +661,11 @@ class _Key:
 class _Record(Converter):
     """A dataclass or a TypedDict: a JSON object with named keys; keys it does not name are ignored."""
 
-    __slots__ = ("cls", "init_keys", "keys", "typed_dict")
+    __slots__ = ("cls", "init_keys", "keys", "readable", "typed_dict")
 
     def __init__(self, cls: type, keys: tuple[_Key, ...], typed_dict: bool, init_keys: frozenset[str]) -> None:
         self.cls, self.keys, self.typed_dict, self.init_keys = cls, keys, typed_dict, init_keys
+        self.readable = tuple(k for k in keys if k.init)  # PERF: the keys a request fills, found once
 
     def describe(self) -> str:
         return self.cls.__name__
@@ -672,9 +676,7 @@ class _Record(Converter):
             return _err(errors, loc, f"Input should be an object ({self.cls.__name__})", kind, value)
         before = len(errors)
         out: dict[str, Any] = {}
-        for key in self.keys:
-            if not key.init:
-                continue
+        for key in self.readable:
             if key.name in value:
                 out[key.name] = key.converter.load(value[key.name], [*loc, key.name], errors)
             elif key.required:
@@ -686,7 +688,7 @@ class _Record(Converter):
         if self.typed_dict:
             return out
         try:
-            return self.cls(**{k: v for k, v in out.items() if k in self.init_keys})
+            return self.cls(**out)  # only init=True fields were filled
         except (ValueError, TypeError) as exc:  # a __post_init__ that refuses the values
             return _err(errors, loc, f"Value error, {exc}", "value_error")
 

@@ -253,14 +253,16 @@ class Nginx:
         self.access_log = self.logs / "board.access.log"
         self.proc: Proc | None = None
 
-    def configure(self, apps: list[str]) -> None:
-        """deploy/nginx.conf as it is, but for its upstream servers, listen address and log paths."""
+    def configure(self, apps: list[str], down: tuple[str, ...] = ()) -> None:
+        """deploy/nginx.conf as it is, but for its upstream servers (those in `down` marked so:
+        nginx sends them nothing), listen address and log paths."""
         text = (ROOT / "deploy" / "nginx.conf").read_text()
         lines = text.splitlines(keepends=True)
         servers = [i for i, line in enumerate(lines) if line.strip().startswith("server 10.0.0.")]
         assert len(servers) == 3, "deploy/nginx.conf: expected three upstream `server 10.0.0.1x:8000` lines"
         params = lines[servers[0]].strip().split(None, 2)[2]  # max_fails=1 fail_timeout=5s;
-        ours = "".join(f"    server {addr(app)}:{APP_PORT} {params}\n" for app in apps)
+        ours = "".join(f"    server {addr(app)}:{APP_PORT} {params[:-1] + ' down;' if app in down else params}\n"
+                       for app in apps)
         lines[servers[0]:servers[-1] + 1] = [ours]
         text = "".join(lines)
         assert text.count("listen 80;") == 1 and text.count("/var/log/nginx/") == 2

@@ -52,7 +52,7 @@ $(BENCH_STAMP): bench/requirements.txt
 	touch $(BENCH_STAMP)
 
 # Not part of `make test`: the board on PostgreSQL behind nginx with three app hosts, each a
-# network namespace (tests/cluster/run.py; root only, else skipped with the reason; about 4
+# network namespace (tests/cluster/run.py; root only, else skipped with the reason; about 3
 # minutes). PostgreSQL, nginx and wrk come from apt-get when missing (tests/cluster/install.sh);
 # psycopg and gunicorn go into their own venv, never into the test venv.
 CLUSTER_VENV  ?= tests/cluster/.venv

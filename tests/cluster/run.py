@@ -606,9 +606,9 @@ def scenario_throughput(c: Cluster) -> list[str]:
         row("1x2", "1 app host,  2 workers"),
         row("3x2", "3 app hosts, 2 workers each") + f"; {share}",
         row("1x6", "1 app host,  6 workers"),
-        (f"  the total is bounded by the cores: 2 workers already fill them, 6 contend for them (1 host x 6: "
-        f"{best['1x6'] / best['1x2']:.2f} of 1 host x 2); spread over 3 hosts the same 6 workers give "
-        f"{best['3x2'] / best['1x6']:.2f} of them on one host, so adding hosts loses nothing"),
+        (f"  the total is bounded by the cores, which 2 workers already fill (1 host x 6 workers: "
+        f"{best['1x6'] / best['1x2']:.2f} of 1 host x 2); the same 6 workers spread over 3 hosts give "
+        f"{best['3x2'] / best['1x6']:.2f} of them on one host: adding hosts loses nothing"),
     ]
 
 

@@ -24,13 +24,14 @@ for _p in (ROOT, APPS):  # nextapi from this checkout; benchdata and the apps
 from benchdata import ECHO_BODY, TYPED_BODY  # noqa: E402
 
 FRAMEWORKS = ("bare", "nextapi", "falcon", "bottle", "flask")
-# In-process only: the same nextapi routes written `async def`, for the cost of the event loop.
-VARIANTS = ("nextapi_async",)
+# In-process only: the same nextapi routes written `async def` (the cost of the event loop), and
+# behind App(middleware=[cors(...), sessions(...)]) (the cost of those two batteries).
+VARIANTS = ("nextapi_async", "nextapi_batteries")
 # ASGI, for the typed workload only (bench/typed.py): in-process through its ASGI interface, under uvicorn.
 ASGI = ("fastapi",)
 MODULES = {name: f"{name}_app" for name in FRAMEWORKS + VARIANTS + ASGI}
 LABELS = {"bare": "bare WSGI", "nextapi": "nextapi", "falcon": "Falcon", "bottle": "Bottle", "flask": "Flask",
-          "nextapi_async": "nextapi async def", "fastapi": "FastAPI"}
+          "nextapi_async": "nextapi async def", "nextapi_batteries": "nextapi + cors + sessions", "fastapi": "FastAPI"}
 
 
 @dataclass(frozen=True)

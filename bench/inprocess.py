@@ -82,6 +82,11 @@ def render(result: dict[str, Any]) -> str:
                  f"({med[('nextapi_async', w.key)] / med[('nextapi', w.key)]:.2f}×)" for w in WORKLOADS[:3]]
         text += ("\n`async def` handlers against the same sync ones (each run on the worker thread's "
                  "event loop): " + ", ".join(extra) + ".")
+    if "nextapi_batteries" in names:
+        extra = [f"{w.key} +{med[('nextapi_batteries', w.key)] - med[('nextapi', w.key)]:.2f} µs "
+                 f"({med[('nextapi_batteries', w.key)] / med[('nextapi', w.key)]:.2f}×)" for w in WORKLOADS]
+        text += ("\n`App(middleware=[cors(...), sessions(...)])` around the same routes (CORS headers set, "
+                 "the session read): " + ", ".join(extra) + ".")
     if result["notes"]:
         text += "\nSame status and body bytes everywhere; header differences: " + "; ".join(result["notes"]) + "."
     return text

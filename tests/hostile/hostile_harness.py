@@ -141,6 +141,7 @@ def build_tree(base: Path) -> tuple[Path, Path]:
         "api/methods.py": f"def get(req, res):\n    {MARK}\n    return {{'m': 'get'}}\n"
                           f"def post(req, res):\n    {MARK}\n    return {{'m': 'post'}}\n",
         "api/sub/page.py": f"def handler(req, res):\n    {MARK}\n    return {{'sub': True}}\n",
+        "api/ip.py": f"def handler(req, res):\n    {MARK}\n    return {{'ip': req.ip}}\n",
         "api/mirror.py": f"def handler(req, res):\n    {MARK}\n    return req.body\n",
         "api/whoami.py": f"def handler(req, res):\n    {MARK}\n    return {{'user': req.headers.get('x-auth-user')}}\n",
         "api/session.py": SESSION,

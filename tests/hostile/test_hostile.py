@@ -447,6 +447,12 @@ ROWS: list[Row] = [
     Row("put-2mb-to-get-post-route", 405, method="PUT", path="/api/methods", headers=JSON, body=b"x" * (2 * MB),
         before_handler=True, error="Method Not Allowed", check=lambda r: _allow(r, "GET, HEAD, OPTIONS, POST")),
     # R31: a lone surrogate a client sent comes back escaped, as valid UTF-8
+    # R100: X-Forwarded-For from a peer that is not a trusted proxy is ignored, however it is shaped
+    *[Row(f"xff-spoofed-{name}", 200, path="/api/ip", headers={"x-forwarded-for": value},
+          check=expect(ip="127.0.0.1"), modes=("prod", "dev"))
+      for name, value in [("plain", "1.2.3.4"), ("list", "10.0.0.1, 1.2.3.4"), ("trusted-looking", "10.0.0.9"),
+                          ("huge", "1.2.3.4, " * 4000 + "5.6.7.8"), ("garbage", "<script>, ;;, \u00ff"),
+                          ("ipv6", "[::1], 2001:db8::1")]],
     Row("json-lone-surrogate-echoed", 200, method="POST", path="/api/mirror", headers=JSON, body=b'{"a": "\\ud800x"}',
         check=lambda r: _utf8_json(r, {"a": "\ud800x"})),
     Row("content-length-smaller-than-body", 400, method="POST", headers=JSON, body=b'{"a": 1}',
@@ -531,7 +537,8 @@ def test_the_table_is_big_enough():
 def world(tmp_path_factory):
     base = tmp_path_factory.mktemp("hostile")
     pages, markers = build_tree(base)
-    apps = {"prod": App(pages), "dev": App(pages, dev=True)}
+    # R100: the peer (REMOTE_ADDR 127.0.0.1) is not a trusted proxy, so X-Forwarded-For never sets req.ip
+    apps = {"prod": App(pages, trusted_proxies=["10.0.0.0/8"]), "dev": App(pages, dev=True)}
     return apps, markers, [str(base).encode(), str(pages).encode()]
 
 

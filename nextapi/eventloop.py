@@ -8,12 +8,14 @@ request, as `asyncio.run` would make, would strand it).
 """
 from __future__ import annotations
 
-import asyncio
 import inspect
 import threading
 import types
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+if TYPE_CHECKING:
+    import asyncio
 
 T = TypeVar("T")
 
@@ -23,6 +25,7 @@ class _Holder:
     __slots__ = ("loop",)
 
     def __init__(self) -> None:
+        import asyncio
         self.loop = asyncio.new_event_loop()
 
     def __del__(self) -> None:
@@ -38,6 +41,7 @@ def thread_loop() -> asyncio.AbstractEventLoop:
     """This thread's loop, made (and set as its current loop) on first use."""
     holder: _Holder | None = getattr(_local, "holder", None)
     if holder is None or holder.loop.is_closed():
+        import asyncio
         holder = _local.holder = _Holder()
         asyncio.set_event_loop(holder.loop)
     return holder.loop
@@ -52,6 +56,7 @@ def run(awaitable: Awaitable[T]) -> T:
     loop and the task as the current one, exactly as the loop would run it;
     only a task still waiting after that step enters the loop (~7 µs when not).
     """
+    import asyncio
     loop = thread_loop()
     ready = getattr(loop, "_ready", None)  # the loop's queue of callbacks (asyncio.BaseEventLoop)
     if ready is None or ready or not inspect.iscoroutine(awaitable):

@@ -7,7 +7,6 @@ handler` need nothing from us: they wrap the handler before we ever see it.
 """
 from __future__ import annotations
 
-import asyncio
 import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -69,6 +68,8 @@ async def _astep(chain: Sequence[Middleware], i: int, final: Handler, req: Reque
     elif is_async(chain[i]):
         result = chain[i](req, res, lambda: _astep(chain, i + 1, final, req, res))
     else:
+        import asyncio
+
         loop = asyncio.get_running_loop()
 
         def rest() -> Any:  # on the worker thread: the rest of the chain, back on this loop

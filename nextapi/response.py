@@ -6,7 +6,6 @@ Every path (`res.json`, `res.send`, a returned value, an error) ends in
 """
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import logging
@@ -17,7 +16,7 @@ from datetime import date, datetime, time, timezone
 from decimal import Decimal
 from email.utils import format_datetime
 from enum import Enum
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote
 from uuid import UUID
 
@@ -33,6 +32,9 @@ from ._http import (
 from ._types import Environ, Result
 from .config import format_size
 from .eventloop import isawaitable, run, thread_loop
+
+if TYPE_CHECKING:
+    import asyncio
 
 logger = logging.getLogger("nextapi")
 

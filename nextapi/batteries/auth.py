@@ -21,7 +21,6 @@ spec builder can declare what a route needs.
 """
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 import functools
@@ -49,6 +48,7 @@ _BASE64 = re.compile(r"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{
 
 
 def _loop_running() -> bool:
+    import asyncio
     try:
         asyncio.get_running_loop()
     except RuntimeError:

@@ -19,13 +19,14 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
+
 class _Holder:
     """Closes the thread's loop when the thread ends (its thread-local dies with it)."""
 
     __slots__ = ("loop",)
 
     def __init__(self) -> None:
-        import asyncio
+        import asyncio  # PERF: imported on first use, so `import nextapi` stays without it (cold start)
         self.loop = asyncio.new_event_loop()
 
     def __del__(self) -> None:
@@ -41,7 +42,7 @@ def thread_loop() -> asyncio.AbstractEventLoop:
     """This thread's loop, made (and set as its current loop) on first use."""
     holder: _Holder | None = getattr(_local, "holder", None)
     if holder is None or holder.loop.is_closed():
-        import asyncio
+        import asyncio  # PERF: imported on first use, so `import nextapi` stays without it (cold start)
         holder = _local.holder = _Holder()
         asyncio.set_event_loop(holder.loop)
     return holder.loop
@@ -56,7 +57,7 @@ def run(awaitable: Awaitable[T]) -> T:
     loop and the task as the current one, exactly as the loop would run it;
     only a task still waiting after that step enters the loop (~7 µs when not).
     """
-    import asyncio
+    import asyncio  # PERF: imported on first use, so `import nextapi` stays without it (cold start)
     loop = thread_loop()
     ready = getattr(loop, "_ready", None)  # the loop's queue of callbacks (asyncio.BaseEventLoop)
     if ready is None or ready or not inspect.iscoroutine(awaitable):

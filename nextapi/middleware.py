@@ -68,7 +68,7 @@ async def _astep(chain: Sequence[Middleware], i: int, final: Handler, req: Reque
     elif is_async(chain[i]):
         result = chain[i](req, res, lambda: _astep(chain, i + 1, final, req, res))
     else:
-        import asyncio
+        import asyncio  # PERF: imported on first use, so `import nextapi` stays without it (cold start)
 
         loop = asyncio.get_running_loop()
 

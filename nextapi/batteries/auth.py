@@ -48,7 +48,7 @@ _BASE64 = re.compile(r"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{
 
 
 def _loop_running() -> bool:
-    import asyncio
+    import asyncio  # PERF: imported on first use, so `import nextapi` stays without it (cold start)
     try:
         asyncio.get_running_loop()
     except RuntimeError:

@@ -15,7 +15,7 @@ import json
 import os
 import threading
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from socketserver import ThreadingMixIn
 from typing import Any
@@ -24,22 +24,11 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 import pytest
 
 from nextapi import App
+from tests.e2e.chromium import launch, wait
 
 ROOT = Path(__file__).resolve().parents[2]
 BOARD = ROOT / "samples" / "board" / "pages"
 SCREENSHOT = ROOT / "docs" / "board.png"
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
-WAIT_S = 15
-CHROMIUM_FLAGS = (
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--disable-dev-shm-usage", "--no-default-browser-check", "--disable-default-apps",
-    "--disable-extensions", "--metrics-recording-only", "--safebrowsing-disable-auto-update",
-    # Loopback only: every host name but 127.0.0.1 fails to resolve.
-    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
-    "--window-size=900,860", "--lang=en-US",
-)
 
 
 class _ThreadingServer(ThreadingMixIn, WSGIServer):
@@ -69,33 +58,8 @@ def board_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
 
 @pytest.fixture
 def browser(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    for path, what in ((CHROMIUM, "chromium"), (CHROMEDRIVER, "chromium-driver")):
-        if not os.access(path, os.X_OK):
-            pytest.skip(f"{path} not found: install Debian's {what} "
-                        "(tests/e2e/install_browser.sh does, as root)")
-    webdriver = pytest.importorskip(
-        "selenium.webdriver", reason="selenium is not installed (pip install -r tests/requirements.txt)")
-    from selenium.webdriver.chrome.service import Service
-
-    monkeypatch.setenv("SE_OFFLINE", "true")  # belt and braces: Selenium Manager never downloads
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in CHROMIUM_FLAGS:
-        options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={tmp_path / 'chromium-profile'}")
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
-    try:
-        driver.set_page_load_timeout(30)
+    with launch(tmp_path / "chromium-profile", monkeypatch, window="900,860") as driver:
         yield driver
-    finally:
-        driver.quit()
-
-
-def _wait(driver: Any, condition: Callable[[Any], Any], what: str) -> Any:
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    return WebDriverWait(driver, WAIT_S, poll_frequency=0.05).until(condition, message=f"waiting for {what}")
 
 
 def _texts(driver: Any) -> list[str]:
@@ -107,7 +71,7 @@ def _texts(driver: Any) -> list[str]:
 def _load(driver: Any, url: str) -> None:
     """Open the page and wait until its first GET /api/comments has been rendered."""
     driver.get(url)
-    _wait(driver, lambda d: d.execute_script("return document.body.dataset.loads") == "1", "the first load")
+    wait(driver, lambda d: d.execute_script("return document.body.dataset.loads") == "1", "the first load")
 
 
 def _api_comments(base: str) -> list[dict[str, Any]]:
@@ -136,18 +100,18 @@ def test_the_board_in_headless_chromium(browser: Any, board_url: str) -> None:
 
     # The API's validation errors (422 {"error": ..., "detail": [...]}) are shown on the page.
     post("")
-    _wait(browser, lambda d: error() == "text: String should match pattern '\\S'", "the empty-text error")
+    wait(browser, lambda d: error() == "text: String should match pattern '\\S'", "the empty-text error")
     post("x" * 501)
-    _wait(browser, lambda d: error() == "text: Value should have at most 500 characters", "the too-long error")
+    wait(browser, lambda d: error() == "text: Value should have at most 500 characters", "the too-long error")
     assert _texts(browser) == []
 
     # Post two messages; each appears, newest first, and the error goes away.
     post("Hello from headless Chromium!")
-    _wait(browser, lambda d: _texts(d) == ["Hello from headless Chromium!"], "the first message")
+    wait(browser, lambda d: _texts(d) == ["Hello from headless Chromium!"], "the first message")
     assert error() == ""
     assert browser.find_element(By.ID, "text").get_attribute("value") == ""
     post("Pages, public files and the JSON API,\nall from one folder.")
-    _wait(browser, lambda d: len(_texts(d)) == 2, "the second message")
+    wait(browser, lambda d: len(_texts(d)) == 2, "the second message")
     assert _texts(browser)[1] == "Hello from headless Chromium!"
     assert browser.find_element(By.ID, "status").text == "2 messages"
 
@@ -163,7 +127,7 @@ def test_the_board_in_headless_chromium(browser: Any, board_url: str) -> None:
     first = next(li for li in browser.find_elements(By.CSS_SELECTOR, "#comments li")
                  if li.find_element(By.CSS_SELECTOR, ".text").text == "Hello from headless Chromium!")
     first.find_element(By.CSS_SELECTOR, "button.delete").click()
-    _wait(browser, lambda d: "Hello from headless Chromium!" not in _texts(d), "the deleted message to go")
+    wait(browser, lambda d: "Hello from headless Chromium!" not in _texts(d), "the deleted message to go")
     assert [c["text"] for c in _api_comments(board_url)] == [
         "Pages, public files and the JSON API,\nall from one folder."]
     _load(browser, board_url + "/")

@@ -9,7 +9,7 @@ page writes each outcome into the DOM. With cors() all four succeed; with the
 same API without it, each fetch rejects with a TypeError, and the preflighted
 POST and DELETE never reach their handlers.
 
-Chromium and selenium are set up as for the board test (test_board_browser.py):
+Chromium and selenium are set up by tests/e2e/chromium.py, as for the board test:
 without them the test is skipped, saying why.
 """
 from __future__ import annotations
@@ -27,7 +27,7 @@ import pytest
 
 from nextapi import App, cors
 from nextapi.server import DevServer
-from tests.e2e.test_board_browser import WAIT_S, browser  # noqa: F401 - the fixture, set up once
+from tests.e2e.chromium import WAIT_S, launch
 from tests.helpers import write_tree
 
 API = {
@@ -122,8 +122,15 @@ def run_page(driver: Any, page: str, api: str) -> dict[str, Any]:
     return json.loads(driver.execute_script("return document.getElementById('out').textContent"))
 
 
+
+@pytest.fixture
+def browser(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    with launch(tmp_path / "chromium-profile", monkeypatch, window="900,860") as driver:
+        yield driver
+
+
 @pytest.mark.parametrize("with_cors", [True, False], ids=["cors", "no-cors"])
-def test_fetch_from_another_origin(browser: Any, tmp_path: Path, with_cors: bool) -> None:  # noqa: F811
+def test_fetch_from_another_origin(browser: Any, tmp_path: Path, with_cors: bool) -> None:
     pages = write_tree(tmp_path, API)
     seen: list[tuple[str, str, str | None]] = []
 

@@ -12,31 +12,19 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import threading
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from nextapi import App
+from tests.e2e.chromium import launch, wait
 
 ROOT = Path(__file__).resolve().parents[2]
 BOARD = ROOT / "samples" / "board" / "pages"
-CHROMIUM = "/usr/bin/chromium"
-CHROMEDRIVER = "/usr/bin/chromedriver"
-WAIT_S = 15
-CHROMIUM_FLAGS = (
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--disable-dev-shm-usage", "--no-default-browser-check", "--disable-default-apps",
-    "--disable-extensions", "--metrics-recording-only", "--safebrowsing-disable-auto-update",
-    # Loopback only: every host name but 127.0.0.1 fails to resolve.
-    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1",
-    "--window-size=1100,900", "--lang=en-US",
-)
 
 
 @pytest.fixture
@@ -58,33 +46,8 @@ def board_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
 
 @pytest.fixture
 def browser(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    for path, what in ((CHROMIUM, "chromium"), (CHROMEDRIVER, "chromium-driver")):
-        if not os.access(path, os.X_OK):
-            pytest.skip(f"{path} not found: install Debian's {what} "
-                        "(tests/e2e/install_browser.sh does, as root)")
-    webdriver = pytest.importorskip(
-        "selenium.webdriver", reason="selenium is not installed (pip install -r tests/requirements.txt)")
-    from selenium.webdriver.chrome.service import Service
-
-    monkeypatch.setenv("SE_OFFLINE", "true")  # Selenium Manager never downloads
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in CHROMIUM_FLAGS:
-        options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={tmp_path / 'chromium-profile'}")
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
-    try:
-        driver.set_page_load_timeout(30)
+    with launch(tmp_path / "chromium-profile", monkeypatch, window="1100,900") as driver:
         yield driver
-    finally:
-        driver.quit()
-
-
-def _wait(driver: Any, condition: Callable[[Any], Any], what: str) -> Any:
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    return WebDriverWait(driver, WAIT_S, poll_frequency=0.05).until(condition, message=f"waiting for {what}")
 
 
 def _api(base: str, path: str) -> Any:
@@ -96,7 +59,7 @@ def test_the_docs_page_sends_a_post(browser: Any, board_url: str) -> None:
     from selenium.webdriver.common.by import By
 
     browser.get(board_url + "/api/docs")
-    _wait(browser, lambda d: d.execute_script("return document.body.dataset.ready") == "1", "the page's script")
+    wait(browser, lambda d: d.execute_script("return document.body.dataset.ready") == "1", "the page's script")
     assert browser.title == "board · API docs"
 
     # Every operation of the board is listed, under its tag.
@@ -118,7 +81,7 @@ def test_the_docs_page_sends_a_post(browser: Any, board_url: str) -> None:
     browser.execute_script("arguments[0].value = arguments[1]", box, '{"text": "Hello from the docs page"')
     box.send_keys("}")  # a real keystroke too
     post.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-    _wait(browser, lambda d: post.get_attribute("data-sent") == "1", "the answer")
+    wait(browser, lambda d: post.get_attribute("data-sent") == "1", "the answer")
 
     status = post.find_element(By.CSS_SELECTOR, ".answer .status")
     assert status.get_attribute("data-status") == "201"
@@ -134,7 +97,7 @@ def test_the_docs_page_sends_a_post(browser: Any, board_url: str) -> None:
     get.find_element(By.CSS_SELECTOR, "details.try > summary").click()
     get.find_element(By.CSS_SELECTOR, "input[name='path:id']").send_keys(str(shown["id"]))
     get.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
-    _wait(browser, lambda d: get.get_attribute("data-sent") == "1", "the GET's answer")
+    wait(browser, lambda d: get.get_attribute("data-sent") == "1", "the GET's answer")
     assert get.find_element(By.CSS_SELECTOR, ".answer .status").get_attribute("data-status") == "200"
     assert json.loads(get.find_element(By.CSS_SELECTOR, ".answer pre.body").text)["id"] == shown["id"]
 

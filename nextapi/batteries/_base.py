@@ -44,8 +44,13 @@ class Battery:
 
 
 def _bound(handler: Handler, inputs: dict[str, Any]) -> Handler:
-    """The handler with a typed route's declared inputs (R90) already given: the decorator's
-    wrapper shows the handler's own signature (functools.wraps), so nextapi binds them for it."""
-    if not inputs:
-        return handler
-    return lambda req, res: handler(req, res, **inputs)
+    """The decorated handler as the chain's last step.
+
+    It takes a typed route's declared inputs (R90), which nextapi bound for the wrapper (it
+    shows the handler's signature, functools.wraps). And like the app before a handler, it
+    notes the headers set so far: a 500 from the handler keeps what the battery set (R41).
+    """
+    def step(req: Request, res: Response) -> Any:
+        res._before_handler = dict(res._headers)
+        return handler(req, res, **inputs)
+    return step

@@ -127,7 +127,6 @@ class Cors(Battery):
         origin = environ.get("HTTP_ORIGIN")
         _add_vary(res, "Origin")
         if origin is None or not self.allows(origin):
-            self._keep(res, ("vary",))
             return next()  # no CORS header; a preflight goes on as a plain OPTIONS
         res.set_header("Access-Control-Allow-Origin", "*" if self.any and not self.credentials else origin)
         if self.credentials:
@@ -136,8 +135,6 @@ class Cors(Battery):
             return self._preflight(req, res)
         if self.expose is not None:
             res.set_header("Access-Control-Expose-Headers", self.expose)
-        self._keep(res, ("vary", "access-control-allow-origin", "access-control-allow-credentials",
-                         "access-control-expose-headers"))
         return next()
 
     def _preflight(self, req: Request, res: Response) -> None:
@@ -154,13 +151,6 @@ class Cors(Battery):
         if self.max_age is not None:
             res.set_header("Access-Control-Max-Age", self.max_age)
         res.status(204).end()
-
-    @staticmethod
-    def _keep(res: Response, names: tuple[str, ...]) -> None:
-        """As a decorator the app already noted the headers a 500 keeps: add ours to them."""
-        kept = res._before_handler
-        if kept is not None:
-            kept.update({name: res._headers[name] for name in names if name in res._headers})
 
 
 def cors(origins: str | Iterable[str] | Callable[[str], bool], *, methods: str | Iterable[str] | None = None,

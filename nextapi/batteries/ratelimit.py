@@ -33,7 +33,6 @@ __all__ = ["MemoryStore", "RateLimit", "RateLimitStore", "SQLiteStore", "parse_l
 
 UNITS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
 _LIMIT = re.compile(r"\s*(\d+)\s*/\s*(second|minute|hour|day)s?\s*", re.IGNORECASE)
-HEADERS = ("RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset")
 
 
 class RateLimitStore(Protocol):
@@ -199,8 +198,6 @@ class RateLimit(Battery):
         res.set_header("RateLimit-Limit", self.limit)
         res.set_header("RateLimit-Remaining", max(0, self.limit - count))
         res.set_header("RateLimit-Reset", reset)
-        if res._before_handler is not None:  # as a decorator: a 500 from the handler keeps them too
-            res._before_handler.update({h.lower(): res._headers[h.lower()] for h in HEADERS})
         if count > self.limit:
             raise HTTPError(429, "Too Many Requests", headers={"Retry-After": str(reset)})
         return next()

@@ -2,20 +2,60 @@
 
 A folder of handler files becomes an HTTP API: `pages/api/comments/[id].py`
 answers `/api/comments/42` with `req.query["id"] == "42"`.
+
+The names below are imported on first use (PEP 562), so `import nextapi` costs only what
+the app itself needs: `from nextapi import cors` imports the CORS battery then (issue 15).
 """
-from .app import App
-from .batteries.auth import api_key, basic, bearer
-from .batteries.compress import gzip
-from .batteries.cors import cors
-from .batteries.ratelimit import MemoryStore, SQLiteStore, rate_limit
-from .batteries.sessions import sessions
-from .errors import BuildError, HTTPError, LoadError
-from .limits import Limits
-from .multipart import UploadFile
-from .params import Cookie, Field, Header, Query, operation
-from .request import Request
-from .response import Response, ResponseSentError
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the real imports, for type checkers and IDEs
+    from .app import App
+    from .batteries.auth import api_key, basic, bearer
+    from .batteries.compress import gzip
+    from .batteries.cors import cors
+    from .batteries.ratelimit import MemoryStore, SQLiteStore, rate_limit
+    from .batteries.sessions import sessions
+    from .errors import BuildError, HTTPError, LoadError
+    from .limits import Limits
+    from .multipart import UploadFile
+    from .params import Cookie, Field, Header, Query, operation
+    from .request import Request
+    from .response import Response, ResponseSentError
 
 __version__ = "0.1.0"
 __all__ = ["App", "BuildError", "Cookie", "Field", "HTTPError", "Header", "Limits", "LoadError", "MemoryStore", "Query", "Request", "Response",
            "ResponseSentError", "SQLiteStore", "UploadFile", "__version__", "api_key", "basic", "bearer", "cors", "gzip", "operation", "rate_limit", "sessions"]
+
+# PERF: each public name -> the submodule defining it, imported when the name is first used (cold start).
+_EXPORTS = {
+    "App": "app",
+    "api_key": "batteries.auth", "basic": "batteries.auth", "bearer": "batteries.auth",
+    "gzip": "batteries.compress",
+    "cors": "batteries.cors",
+    "MemoryStore": "batteries.ratelimit", "SQLiteStore": "batteries.ratelimit", "rate_limit": "batteries.ratelimit",
+    "sessions": "batteries.sessions",
+    "BuildError": "errors", "HTTPError": "errors", "LoadError": "errors",
+    "Limits": "limits",
+    "UploadFile": "multipart",
+    "Cookie": "params", "Field": "params", "Header": "params", "Query": "params", "operation": "params",
+    "Request": "request",
+    "Response": "response", "ResponseSentError": "response",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """`nextapi.cors`, `from nextapi import cors`: the export, its submodule imported now."""
+    sub = _EXPORTS.get(name)
+    if sub is None:
+        raise AttributeError(f"module 'nextapi' has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(f".{sub}", __name__), name)
+    globals()[name] = value  # PERF: later lookups are a plain module attribute, without this hook
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

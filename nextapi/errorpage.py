@@ -6,10 +6,6 @@ fetch() and test clients keep getting the JSON error.
 """
 from __future__ import annotations
 
-import html
-import linecache
-import traceback
-
 from ._types import Environ
 
 _CONTEXT = 3  # source lines shown around each frame's line
@@ -58,6 +54,10 @@ def _quality(accept: str, major: str, minor: str) -> float:
 
 def render(exc: BaseException, method: str, path: str) -> str:
     """The page: the exception, each frame of its traceback with source lines, the request."""
+    import html  # PERF: dev-mode error pages only, not at import (cold start)
+    import linecache
+    import traceback
+
     frames = []
     for frame in traceback.extract_tb(exc.__traceback__):
         lines = []

@@ -3,7 +3,35 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from http import HTTPStatus
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import logging
+
+
+class _LazyLogger:
+    """`logging.getLogger(name)`, with `logging` imported on the first log call.
+
+    PERF: `logging` (with `traceback`, `string`, `weakref`) costs a few ms of every cold start,
+    and most processes only log on an error. Each attribute is looked up on the real logger, so
+    levels, handlers and pytest's caplog behave exactly as with the logger itself.
+    """
+
+    __slots__ = ("_name",)
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attr: str) -> Any:
+        import logging  # PERF: on the first log call, not at `import nextapi` (cold start)
+        return getattr(logging.getLogger(self._name), attr)
+
+    def __repr__(self) -> str:
+        return f"<lazy logger {self._name!r}>"
+
+
+# The "nextapi" logger, typed as the Logger it stands for (nextapi.app, response, frontend...).
+logger: logging.Logger = _LazyLogger("nextapi")  # type: ignore[assignment]  # PERF: logging imported on first use
 
 
 class HTTPError(Exception):

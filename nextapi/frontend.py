@@ -9,34 +9,29 @@ dotfiles and symlinks that leave the folder all end in a 404.
 """
 from __future__ import annotations
 
-import logging
-import mimetypes
 import os
 import re
 import stat
-from datetime import timezone
-from email.utils import formatdate, parsedate_to_datetime
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from ._http import CHUNK, HTML_TYPE, STATUS_LINES
 from ._types import Environ, Result
-from .errors import BuildError
+from .errors import BuildError, logger
 from .response import error_response, etag_matches
 from .routing import Route, compile_routes, match, scan, static_table, within
-
-logger = logging.getLogger("nextapi")
 
 NOT_FOUND_PAGE = "404.html"
 ALLOW = "GET, HEAD, OPTIONS"
 
-# Python's built-in table only (not /etc/mime.types): the same answer on every
-# machine, plus the web types older Pythons lack or name differently.
-_MIME = mimetypes.MimeTypes()
-for _ext, _type in ((".js", "text/javascript"), (".mjs", "text/javascript"), (".wasm", "application/wasm"),
-                    (".webp", "image/webp"), (".avif", "image/avif"), (".woff", "font/woff"),
-                    (".woff2", "font/woff2"), (".webmanifest", "application/manifest+json"),
-                    (".map", "application/json")):
-    _MIME.add_type(_type, _ext)
+if TYPE_CHECKING:
+    import mimetypes
+
+# The web types older Pythons lack or name differently, over Python's built-in table.
+_WEB_TYPES = ((".js", "text/javascript"), (".mjs", "text/javascript"), (".wasm", "application/wasm"),
+              (".webp", "image/webp"), (".avif", "image/avif"), (".woff", "font/woff"),
+              (".woff2", "font/woff2"), (".webmanifest", "application/manifest+json"),
+              (".map", "application/json"))
+_mime: list[mimetypes.MimeTypes] = []  # the table, made when the first file is served
 _ENCODED = {"gzip": "application/gzip", "bzip2": "application/x-bzip2", "xz": "application/x-xz",
             "br": "application/x-brotli", "compress": "application/x-compress"}
 _UTF8_TYPES = ("application/json", "application/manifest+json", "application/xml", "image/svg+xml")
@@ -47,7 +42,7 @@ _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLO
 
 def content_type(name: str) -> str:
     """The Content-Type for a file name; text gets `charset=utf-8`."""
-    guessed, encoding = _MIME.guess_type(os.path.basename(name), strict=False)
+    guessed, encoding = (_mime or _mime_table())[0].guess_type(os.path.basename(name), strict=False)  # PERF: the table on first use
     if encoding:  # `x.tar.gz` is a gzip file to the browser, not a tar
         return _ENCODED.get(encoding, "application/octet-stream")
     if guessed is None:
@@ -55,6 +50,22 @@ def content_type(name: str) -> str:
     if guessed.startswith("text/") or guessed in _UTF8_TYPES:
         return f"{guessed}; charset=utf-8"
     return guessed
+
+
+def _mime_table() -> list[mimetypes.MimeTypes]:
+    """Python's built-in table only (not /etc/mime.types): the same answer on every machine.
+
+    PERF: made on the first file served, not at import: `mimetypes` and building its table
+    cost a few ms of every cold start, and an API-only app never needs them (cold start).
+    """
+    import mimetypes  # PERF: on the first file served, not at import (cold start)
+
+    table = mimetypes.MimeTypes()
+    for ext, ctype in _WEB_TYPES:
+        table.add_type(ctype, ext)
+    if not _mime:  # two threads serving their first file: either table is the same
+        _mime.append(table)
+    return _mime
 
 
 def _hidden(name: str) -> bool:
@@ -214,6 +225,9 @@ def serve_file(environ: Environ, method: str, f: BinaryIO, ctype: str, *, status
         headers = [("Content-Type", ctype), ("Content-Length", str(size)), ("Cache-Control", "no-store")]
         return _body(STATUS_LINES[status], headers, f, 0, size, True, method, environ)
 
+    # PERF: on the first file served, not at import (cold start)
+    from email.utils import formatdate
+
     etag = f'"{size:x}-{st.st_mtime_ns:x}"'
     last_modified = formatdate(st.st_mtime, usegmt=True)
     validators = [("ETag", etag), ("Last-Modified", last_modified), ("Cache-Control", "public, max-age=0")]
@@ -307,6 +321,10 @@ def parse_range(header: str, size: int) -> tuple[int, int] | None:
 
 
 def _http_time(value: str) -> float | None:
+    # PERF: only for a conditional request, not at import (cold start)
+    from datetime import timezone
+    from email.utils import parsedate_to_datetime
+
     try:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError, OverflowError):

@@ -11,7 +11,6 @@ response.
 from __future__ import annotations
 
 import importlib.util
-import logging
 import os
 import sys
 import threading
@@ -19,11 +18,9 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
-from .errors import LoadError
+from .errors import LoadError, logger
 from .eventloop import isawaitable, run
 from .loader import load_error
-
-logger = logging.getLogger("nextapi")
 
 FILE = "instrumentation.py"
 _lock = threading.Lock()
@@ -75,5 +72,5 @@ def report(hook: Callable[..., Any], error: BaseException, req: Any, context: di
         result = hook(error, req, context)
         if isawaitable(result):
             run(result)
-    except Exception:
+    except Exception:  # noqa: BLE001 - logged with its traceback (ruff sees no `logging` logger here)
         logger.exception("instrumentation.on_request_error failed")

@@ -6,28 +6,35 @@ file and line, whether it is a syntax error or an exception at import time.
 """
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import os
 import re
 import sys
-import traceback
-from dataclasses import dataclass, field
-from types import ModuleType
-from typing import cast
+from types import FunctionType, ModuleType
+from typing import TYPE_CHECKING, Any, cast
 
 from ._types import Handler, Middleware
 from .config import RouteConfig, parse_config
-from .convert import Unsupported
 from .errors import LoadError
-from .signature import Signature, compile_signature
+
+if TYPE_CHECKING:
+    from .signature import Signature
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD")
 
 
-@dataclass(frozen=True)
 class Target:
-    """What a request needs from a loaded module, precomputed once."""
+    """What a request needs from a loaded module, precomputed once (read-only).
+
+    `signatures` (R90-R95) is every function's Signature ("*" for handler, else the method);
+    `typed` those a request must bind or convert for, by function (empty for plain (req, res)
+    handlers: PERF). A typed function is compiled at load, so an annotation nextapi cannot use
+    is a LoadError then (R94); a plain one only when `signatures` is first read (OpenAPI).
+    """
+
+    # PERF: a plain class, not a dataclass: `dataclasses` (and the `inspect` it imports) stays
+    # off the cold-start path.
+    __slots__ = ("_pending", "_signatures", "allow", "allowed", "config", "handler", "methods", "module", "typed")
 
     handler: Handler | None  # handler(req, res) for every method
     methods: dict[str, Handler]  # "GET" -> get(req, res)
@@ -35,10 +42,42 @@ class Target:
     allowed: frozenset[str] | None  # a handler module's `methods = [...]` (HEAD with GET); None: any
     config: RouteConfig
     module: ModuleType
-    # R90-R95: every function's Signature ("*" for handler, else the method), and by function
-    # those a request must bind or convert for (empty for plain (req, res) handlers: PERF).
-    signatures: dict[str, Signature] = field(default_factory=dict)
-    typed: dict[Handler, Signature] = field(default_factory=dict)
+    typed: dict[Handler, Signature]
+    _signatures: dict[str, Signature]
+    _pending: tuple[dict[str, Handler], dict[str, bool], str] | None
+
+    def __init__(self, handler: Handler | None, methods: dict[str, Handler], allow: str,
+                 allowed: frozenset[str] | None, config: RouteConfig, module: ModuleType,
+                 signatures: dict[str, Signature] | None = None, typed: dict[Handler, Signature] | None = None,
+                 *, pending: tuple[dict[str, Handler], dict[str, bool], str] | None = None) -> None:
+        put = object.__setattr__
+        put(self, "handler", handler)
+        put(self, "methods", methods)
+        put(self, "allow", allow)
+        put(self, "allowed", allowed)
+        put(self, "config", config)
+        put(self, "module", module)
+        put(self, "typed", {} if typed is None else typed)
+        put(self, "_signatures", {} if signatures is None else signatures)
+        # (functions, path parameters, file) whose plain functions are compiled on first read
+        put(self, "_pending", pending)
+
+    @property
+    def signatures(self) -> dict[str, Signature]:
+        if self._pending is not None:  # PERF: plain functions compiled only when asked (OpenAPI, cold start)
+            functions, params, path = self._pending
+            done = self._signatures
+            object.__setattr__(self, "_signatures", {
+                key: done[key] if key in done else _compile(fn, params, path) for key, fn in functions.items()})
+            object.__setattr__(self, "_pending", None)
+        return self._signatures
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"Target is read-only: cannot assign {name!r}")
+
+    def __repr__(self) -> str:
+        return (f"Target(handler={self.handler!r}, methods={self.methods!r}, allow={self.allow!r}, "
+                f"allowed={self.allowed!r}, config={self.config!r}, module={self.module!r})")
 
 
 def install_package(pages_dir: str) -> None:
@@ -93,6 +132,7 @@ def module_name(path: str, pages_dir: str | None = None) -> str:
     rel = os.path.relpath(path, pages_dir) if pages_dir else ""
     parts = rel[:-3].split(os.sep) if rel.endswith(".py") else []
     if not parts or rel.startswith("..") or any("." in p for p in parts):
+        import hashlib  # PERF: only for a file outside a pages folder, not at import (cold start)
         digest = hashlib.sha1(os.path.abspath(path).encode("utf-8", "surrogatepass")).hexdigest()[:12]
         stem = re.sub(r"\W", "_", os.path.basename(path)[:-3]) or "_"
         return f"_nextapi_{digest}_{stem}"
@@ -131,6 +171,7 @@ def import_file(path: str, pages_dir: str | None = None) -> ModuleType:
 
 def load_error(path: str, exc: BaseException) -> LoadError:
     """The LoadError for an exception raised while importing `path`: its file and line."""
+    import traceback  # PERF: only for a broken file, not at import (cold start)
     tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
     if isinstance(exc, SyntaxError) and exc.filename:
         return LoadError(exc.filename, exc.lineno, f"{type(exc).__name__}: {exc.msg}", tb)
@@ -175,32 +216,50 @@ def load_target(path: str, pages_dir: str | None = None) -> Target:
                   else declared) | {"OPTIONS"}
     if "GET" in allowed:
         allowed.add("HEAD")
-    signatures = _signatures(handler, methods, path, pages_dir)
+    functions = {"*": handler} if handler is not None else dict(methods)
+    params = path_params(os.path.relpath(path, pages_dir) if pages_dir else os.path.basename(path))
+    # R94: what a request binds or converts is compiled now, so a bad annotation fails at load.
+    signatures = {key: _compile(fn, params, path) for key, fn in functions.items() if not _plain(fn)}
     return Target(
-        handler=handler,
-        methods=methods,
-        allow=", ".join(sorted(allowed)),
-        allowed=declared,
-        config=parse_config(getattr(module, "config", None), path),
-        module=module,
-        signatures=signatures,
-        typed={sig.fn: sig for sig in signatures.values() if sig.typed},
+        handler,
+        methods,
+        ", ".join(sorted(allowed)),
+        declared,
+        parse_config(getattr(module, "config", None), path),
+        module,
+        signatures,
+        {sig.fn: sig for sig in signatures.values() if sig.typed},
+        pending=(functions, params, path) if len(signatures) < len(functions) else None,
     )
 
 
-def _signatures(handler: Handler | None, methods: dict[str, Handler], path: str,
-                pages_dir: str | None) -> dict[str, Signature]:
-    """Compile each function's declared inputs and output now, once (R94)."""
-    params = path_params(os.path.relpath(path, pages_dir) if pages_dir else os.path.basename(path))
-    functions = {"*": handler} if handler is not None else dict(methods)
-    out = {}
-    for key, fn in functions.items():
-        try:
-            out[key] = compile_signature(fn, path_params=params, where=path)
-        except Unsupported as exc:
-            code = getattr(fn, "__code__", None)
-            raise LoadError(path, code.co_firstlineno if code else None, str(exc)) from None
-    return out
+def _plain(fn: Any) -> bool:
+    """Is `fn` a plain `(req, res)` function, whose Signature would have no inputs, no output and
+    no status? Read from its code object, without `inspect` or the typed-routes modules.
+
+    PERF: at load, most handlers are plain; only the others pay for `nextapi.signature` (which
+    brings `inspect`, `typing`'s hints and `nextapi.convert`) (cold start). Anything else
+    (a partial, a callable object, a decorated function with `__wrapped__`, an `@operation`, any
+    annotation, a parameter after `(req, res)`) is compiled as before.
+    """
+    if type(fn) is not FunctionType or fn.__dict__ or fn.__annotations__:
+        return False
+    code = fn.__code__
+    # Fewer than two positional parameters declare nothing; else only *args/**kwargs may follow them.
+    return code.co_argcount < 2 or (code.co_argcount == 2 and code.co_kwonlyargcount == 0)
+
+
+def _compile(fn: Handler, params: dict[str, bool], path: str) -> Signature:
+    """One function's declared inputs and output, compiled once (R94)."""
+    # PERF: the typed-routes modules only for a typed handler (cold start)
+    from .convert import Unsupported
+    from .signature import compile_signature
+
+    try:
+        return compile_signature(fn, path_params=params, where=path)
+    except Unsupported as exc:
+        code = getattr(fn, "__code__", None)
+        raise LoadError(path, code.co_firstlineno if code else None, str(exc)) from None
 
 
 def path_params(rel: str) -> dict[str, bool]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from tempfile import SpooledTemporaryFile
 from typing import IO, Any
 from urllib.parse import unquote_to_bytes
 
@@ -44,6 +43,9 @@ class UploadFile:
         self.filename = filename
         self.content_type = content_type
         self.headers = headers
+        # PERF: on the first upload, not at import (cold start)
+        from tempfile import SpooledTemporaryFile
+
         self.file: IO[bytes] = SpooledTemporaryFile(max_size=spool_size)  # noqa: SIM115
         self.size = 0
 

@@ -44,7 +44,16 @@ bench: $(BENCH_STAMP)
 	@command -v wrk >/dev/null 2>&1 || timeout 300 sh -c 'apt-get install -y -q wrk || \
 	  (apt-get update -q && apt-get install -y -q wrk)' >/dev/null 2>&1 || \
 	  echo "bench: wrk not available, the Python load generator stands in"
+	@command -v valgrind >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && timeout 300 sh -c 'apt-get install -y -q valgrind || \
+	  (apt-get update -q && apt-get install -y -q valgrind)' >/dev/null 2>&1; } || \
+	  echo "bench: valgrind not available, the instruction counts are skipped"
 	$(BENCH_PY) bench/run.py --results $(BENCH_OUT)
+
+# Just the instruction counts (callgrind), for trying a change to nextapi: e.g.
+# make bench-instructions BENCH_ARGS="--apps nextapi --workloads A,D" (or --profile A).
+.PHONY: bench-instructions
+bench-instructions: $(BENCH_STAMP)
+	$(BENCH_PY) bench/instructions.py $(BENCH_ARGS)
 
 $(BENCH_STAMP): bench/requirements.txt
 	$(PYTHON) -m venv $(BENCH_VENV)

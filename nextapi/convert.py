@@ -21,6 +21,7 @@ import dataclasses
 import datetime as dt
 import decimal
 import enum
+import keyword
 import re
 import sys
 import types
@@ -101,10 +102,38 @@ class Converter:
     def describe(self) -> str:
         return self.kind
 
+    def inline(self, var: str, ns: dict[str, Any]) -> str | None:
+        """A Python test of the name `var`, true only when `load` would give that value back
+        unchanged with no problem, for the code compiled per record type (R94); None: call `load`.
+        Constants it needs go into `ns` (see _const)."""
+        return None
+
+    def loader(self) -> Callable[[Any, Loc, Errors], Any]:
+        """The fastest callable doing what `load` does."""
+        return self.load
+
+    def dumper(self) -> Callable[[Any], Any]:
+        """The fastest callable doing what `dump` does."""
+        return self.dump
+
+    def plain_dump(self) -> bool:
+        """Does `dump` give back whatever it gets?"""
+        return type(self).dump is Converter.dump
+
+
+def _const(ns: dict[str, Any], value: Any) -> str:
+    """A name in `ns` bound to `value`, for generated code."""
+    name = f"_k{len(ns)}"
+    ns[name] = value
+    return name
+
 
 class _Any(Converter):
     __slots__ = ()
     kind = "Any"
+
+    def inline(self, var: str, ns: dict[str, Any]) -> str | None:
+        return "True"
 
     def load(self, value: Any, loc: Loc, errors: Errors) -> Any:
         return value
@@ -119,6 +148,9 @@ class _Str(Converter):
             return value
         return _err(errors, loc, "Input should be a valid string", "string_type", value)
 
+    def inline(self, var: str, ns: dict[str, Any]) -> str | None:
+        return f"{var}.__class__ is str"
+
     def schema(self, ctx: Schemas) -> dict[str, Any]:
         return {"type": "string"}
 
@@ -131,6 +163,9 @@ class _Int(Converter):
         if value.__class__ is int or (isinstance(value, int) and not isinstance(value, bool)):
             return value
         return _err(errors, loc, "Input should be a valid integer", "int_type", value)
+
+    def inline(self, var: str, ns: dict[str, Any]) -> str | None:
+        return f"{var}.__class__ is int"
 
     def parse(self, text: Any, loc: Loc, errors: Errors) -> Any:
         if isinstance(text, list):
@@ -159,6 +194,9 @@ class _Float(Converter):
                 return _err(errors, loc, "Input should be a finite number", "finite_number")
         return _err(errors, loc, "Input should be a valid number", "float_type", value)
 
+    def inline(self, var: str, ns: dict[str, Any]) -> str | None:
+        return f"{var}.__class__ is float"  # an int is made a float: load does that
+
     def parse(self, text: Any, loc: Loc, errors: Errors) -> Any:
         if isinstance(text, list):
             text = text[-1] if text else ""
@@ -183,6 +221,9 @@ class _Bool(Converter):
             return value
         return _err(errors, loc, "Input should be a valid boolean", "bool_type", value)
 
+    def inline(self, var: str, ns: dict[str, Any]) -> str | None:
+        return f"({var} is True or {var} is False)"
+
     def parse(self, text: Any, loc: Loc, errors: Errors) -> Any:
         if isinstance(text, list):
             text = text[-1] if text else ""
@@ -205,6 +246,9 @@ class _None(Converter):
         if value is None:
             return None
         return _err(errors, loc, "Input should be None", "none_required", value)
+
+    def inline(self, var: str, ns: dict[str, Any]) -> str | None:
+        return f"{var} is None"
 
     def parse(self, text: Any, loc: Loc, errors: Errors) -> Any:
         if isinstance(text, list):
@@ -234,6 +278,13 @@ class _Literal(Converter):
             if value is allowed or (value == wire and type(value) is type(wire)):
                 return allowed
         return _err(errors, loc, f"Input should be {self.expected}", "literal_error", value, expected=self.expected)
+
+    def inline(self, var: str, ns: dict[str, Any]) -> str | None:
+        kinds = {type(v) for v in self.values}
+        if not kinds <= {str, int}:  # an Enum member, a bool or None: load gives back another object
+            return None
+        classes = " or ".join(f"{var}.__class__ is {k.__name__}" for k in sorted(kinds, key=str))
+        return f"({classes}) and {var} in {_const(ns, frozenset(self.values))}"
 
     def parse(self, text: Any, loc: Loc, errors: Errors) -> Any:
         if isinstance(text, list):
@@ -381,6 +432,41 @@ class _Constrained(Converter):
     def describe(self) -> str:
         return self.inner.describe()
 
+    def plain_dump(self) -> bool:
+        return self.inner.plain_dump()
+
+    def inline(self, var: str, ns: dict[str, Any]) -> str | None:
+        inner = self.inner.inline(var, ns)
+        base = self._base()
+        if inner is None or base is None:
+            return None
+        f, tests = self.field, [inner]
+        # Which checks _limit makes is decided by the value's class, and `inner` has fixed it.
+        if base is str:
+            if self.sized:
+                low = "" if f.min_length is None else f"{_const(ns, f.min_length)} <= "
+                high = "" if f.max_length is None else f" <= {_const(ns, f.max_length)}"
+                tests.append(f"{low}len({var}){high}")
+            if self.regex is not None:
+                tests.append(f"{_const(ns, self.regex.search)}({var}) is not None")
+        elif (base is int or base is float) and self.numeric:
+            for bound, op in ((f.ge, ">="), (f.gt, ">"), (f.le, "<="), (f.lt, "<")):
+                if bound is not None:
+                    tests.append(f"{var} {op} {_const(ns, bound)}")
+            if f.multiple_of is not None:
+                tests.append(f"{_const(ns, self._multiple)}({var}, {_const(ns, f.multiple_of)})")
+        return " and ".join(f"({t})" for t in tests)
+
+    def _base(self) -> type | None:
+        """The one class a value that passes `inner.inline` has (str, int, float, bool, None), else None."""
+        inner = self.inner
+        while isinstance(inner, _Constrained):
+            inner = inner.inner
+        for conv, kind in ((_Str, str), (_Int, int), (_Float, float), (_Bool, bool), (_None, type(None))):
+            if type(inner) is conv:
+                return kind
+        return None
+
     def load(self, value: Any, loc: Loc, errors: Errors) -> Any:
         value = self.inner.load(value, loc, errors)
         return value if value is INVALID else self._limit(value, loc, errors)
@@ -482,6 +568,13 @@ class _Optional(Converter):
 
     def describe(self) -> str:
         return f"{self.inner.describe()} | None"
+
+    def plain_dump(self) -> bool:
+        return self.inner.plain_dump()
+
+    def inline(self, var: str, ns: dict[str, Any]) -> str | None:
+        inner = self.inner.inline(var, ns)
+        return f"{var} is None" if inner is None else f"({var} is None or {inner})"
 
     def load(self, value: Any, loc: Loc, errors: Errors) -> Any:
         return None if value is None else self.inner.load(value, loc, errors)
@@ -661,16 +754,35 @@ class _Key:
 class _Record(Converter):
     """A dataclass or a TypedDict: a JSON object with named keys; keys it does not name are ignored."""
 
-    __slots__ = ("cls", "init_keys", "keys", "readable", "typed_dict")
+    __slots__ = ("_dump", "_load", "cls", "init_keys", "keys", "readable", "typed_dict")
 
     def __init__(self, cls: type, keys: tuple[_Key, ...], typed_dict: bool, init_keys: frozenset[str]) -> None:
         self.cls, self.keys, self.typed_dict, self.init_keys = cls, keys, typed_dict, init_keys
         self.readable = tuple(k for k in keys if k.init)  # PERF: the keys a request fills, found once
+        self._load = _compile_load(self)  # PERF: code of its own per record type, compiled once
+        self._dump = _compile_dump(self)  # PERF: likewise
 
     def describe(self) -> str:
         return self.cls.__name__
 
     def load(self, value: Any, loc: Loc, errors: Errors) -> Any:
+        return self._load(value, loc, errors)
+
+    def loader(self) -> Callable[[Any, Loc, Errors], Any]:
+        return self._load
+
+    def dump(self, value: Any) -> Any:
+        return self._dump(value)
+
+    def dumper(self) -> Callable[[Any], Any]:
+        return self._dump
+
+    def plain_dump(self) -> bool:
+        return False
+
+    def load_any(self, value: Any, loc: Loc, errors: Errors) -> Any:
+        """`load` for any value, by walking the keys; the compiled code falls back on it, and its
+        problems are the reference that code reproduces."""
         if not isinstance(value, Mapping):
             kind = "dict_type" if self.typed_dict else "dataclass_type"
             return _err(errors, loc, f"Input should be an object ({self.cls.__name__})", kind, value)
@@ -695,7 +807,8 @@ class _Record(Converter):
     def parse(self, text: Any, loc: Loc, errors: Errors) -> Any:
         return _err(errors, loc, f"Input should be an object ({self.cls.__name__})", "dataclass_type", text)
 
-    def dump(self, value: Any) -> Any:
+    def dump_any(self, value: Any) -> Any:
+        """`dump` for any value; the compiled code falls back on it."""
         if dataclasses.is_dataclass(value) and not isinstance(value, type):
             return {k.name: k.converter.dump(getattr(value, k.name)) for k in self.keys if hasattr(value, k.name)}
         if isinstance(value, Mapping):
@@ -737,6 +850,108 @@ class _Record(Converter):
                 out["description"] = doc.strip()
             return out
         return ctx.ref(self.cls, self.cls.__name__, build)
+
+
+# -- code compiled per record type (R94) --------------------------------------------------------------
+# What attrs and pydantic-core do: when a dataclass or TypedDict is compiled, the Python source of
+# its own `load` and `dump` is written with the keys unrolled and each key's test inlined (see
+# Converter.inline), then exec'd once. Per request a JSON object whose values already have the
+# right types passes without a single call of a converter or a location list; any other value goes
+# to the key's own converter (or to _Record.load_any), so every problem is exactly the one the
+# generic walk reports.
+_MISSING: Any = object()
+
+
+def _attr(name: str) -> bool:
+    return name.isidentifier() and not keyword.iskeyword(name)
+
+
+def _compile_load(rec: _Record) -> Callable[[Any, Loc, Errors], Any]:
+    ns: dict[str, Any] = {"INVALID": INVALID, "_MISSING": _MISSING, "_err": _err, "dict": dict, "len": len,
+                          "ValueError": ValueError, "TypeError": TypeError, "str": str, "int": int,
+                          "float": float, "_any": rec.load_any, "_cls": rec.cls}
+    lines = ["def load(value, loc, errors):",
+             "    if value.__class__ is not dict:",  # a Mapping that is not a dict: the generic walk
+             "        return _any(value, loc, errors)",
+             "    before = len(errors)"]
+    fill: list[str] = []  # the arguments of the dataclass, or the TypedDict's items
+    for i, key in enumerate(rec.readable):
+        name, var = repr(key.name), f"v{i}"
+        test = key.converter.inline(var, ns)
+        if test == "True":
+            test = f"{var} is not _MISSING"
+        conv = _const(ns, key.converter.loader())
+        lines.append(f"    {var} = value.get({name}, _MISSING)")
+        if test is not None:
+            lines.append(f"    if {test}:")
+            lines.append("        pass")
+            lines.append(f"    elif {var} is _MISSING:")
+        else:
+            lines.append(f"    if {var} is _MISSING:")
+        if key.required:
+            lines.append(f"        errors.append({{'loc': [*loc, {name}], 'msg': 'Field required', "
+                         "'type': 'missing'})")
+        elif rec.typed_dict:
+            lines.append("        pass")
+        elif key.factory is not None:
+            lines.append(f"        {var} = {_const(ns, key.factory)}()")
+        else:
+            lines.append(f"        {var} = {_const(ns, key.default)}")
+        lines.append("    else:")
+        lines.append(f"        {var} = {conv}({var}, [*loc, {name}], errors)")
+        if rec.typed_dict and not key.required:
+            fill.append(f"    if {var} is not _MISSING:")
+            fill.append(f"        out[{name}] = {var}")
+        elif rec.typed_dict:
+            fill.append(f"    out[{name}] = {var}")
+        else:
+            fill.append(f"{key.name}={var}" if _attr(key.name) else f"**{{{name}: {var}}}")
+    lines.append("    if len(errors) != before:")
+    lines.append("        return INVALID")
+    if rec.typed_dict:
+        lines.append("    out = {}")
+        lines.extend(fill)
+        lines.append("    return out")
+    else:
+        lines.append("    try:")
+        lines.append(f"        return _cls({', '.join(fill)})")  # only init=True fields are filled
+        lines.append("    except (ValueError, TypeError) as exc:  # a __post_init__ that refuses the values")
+        lines.append("        return _err(errors, loc, 'Value error, ' + str(exc), 'value_error')")
+    load: Callable[[Any, Loc, Errors], Any] = _exec(lines, ns, "load", rec)
+    return load
+
+
+def _compile_dump(rec: _Record) -> Callable[[Any], Any]:
+    ns: dict[str, Any] = {"_any": rec.dump_any, "_cls": rec.cls, "dict": dict, "AttributeError": AttributeError}
+    lines = ["def dump(value):"]
+    if not rec.typed_dict:  # an instance of the very class: its fields are its attributes
+        items = []
+        for key in rec.keys:
+            got = f"value.{key.name}" if _attr(key.name) else f"getattr(value, {key.name!r})"
+            items.append(f"{key.name!r}: " + (got if key.converter.plain_dump() else
+                                              f"{_const(ns, key.converter.dumper())}({got})"))
+        lines += ["    if value.__class__ is _cls:",
+                  "        try:",
+                  f"            return {{{', '.join(items)}}}",
+                  "        except AttributeError:",  # a field deleted from the instance: as dump_any has it
+                  "            pass"]
+    lines += ["    if value.__class__ is dict:", "        out = {}"]
+    for key in rec.keys:
+        got = f"value[{key.name!r}]"
+        item = got if key.converter.plain_dump() else f"{_const(ns, key.converter.dumper())}({got})"
+        lines += [f"        if {key.name!r} in value:", f"            out[{key.name!r}] = {item}"]
+    lines += ["        return out", "    return _any(value)"]
+    dump: Callable[[Any], Any] = _exec(lines, ns, "dump", rec)
+    return dump
+
+
+def _exec(lines: list[str], ns: dict[str, Any], name: str, rec: _Record) -> Any:
+    source = "\n".join(lines) + "\n"
+    exec(compile(source, f"<nextapi {name} {rec.cls.__qualname__}>", "exec"), ns)  # noqa: S102 - our own source
+    fn = ns[name]
+    fn.__qualname__ = f"{rec.cls.__qualname__}.<{name}>"
+    fn.__nextapi_source__ = source  # for a reader, and tests
+    return fn
 
 
 class _Pydantic(Converter):

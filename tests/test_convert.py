@@ -6,6 +6,7 @@ text value), `dump` (a returned value), `check` (dev's mismatch check),
 annotation that cannot be used. tests/test_signature.py drives the same
 through requests.
 """
+import collections
 import dataclasses
 import datetime as dt
 import enum
@@ -18,6 +19,8 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal, NewType, Optional, TypedDict, Union
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 try:
     from typing import NotRequired, Required
@@ -26,6 +29,7 @@ except ImportError:  # Python 3.10: how a project spells them there
 
 from nextapi import Field
 from nextapi.convert import INVALID, Converter, Schemas, Unsupported, compile_type
+from tests.strategies import FEW
 
 
 class Color(enum.Enum):
@@ -774,3 +778,114 @@ def test_typeddict_required_and_not_required_with_postponed_annotations(monkeypa
     assert kinds(sequel, {}) == [(["body", "id"], "missing"), (["body", "size"], "missing"),
                                  (["body", "part"], "missing")]
     assert check(movie, {"title": "t"}) == []
+
+
+# --- R94: the code compiled per record type gives exactly what the generic walk gives ------------
+@dataclasses.dataclass
+class Everything:
+    name: Annotated[str, Field(min_length=1, max_length=5)]
+    code: Annotated[str, Field(pattern="^[a-z]+$")]
+    price: Annotated[float, Field(ge=0, lt=100, multiple_of=0.5)]
+    qty: Annotated[int, Field(gt=0, le=10, multiple_of=2)]
+    flag: bool
+    anything: Any
+    nothing: None
+    maybe: Annotated[int, Field(ge=1)] | None
+    mode: Literal["a", "b", 3]
+    color: Color
+    point: Point
+    points: list[Point]
+    when: dt.date
+    level: Annotated[Annotated[int, Field(ge=0)], Field(le=5)]
+    ratio: Annotated[float, Field(gt=-1.5)] = 0.0
+    sized: Annotated[list[int], Field(max_length=2)] = dataclasses.field(default_factory=list)
+    on: Annotated[bool, Field(ge=1)] = False  # a bound that never applies to a bool
+    note: str = "n"
+    tags: list[str] = dataclasses.field(default_factory=list)
+    hidden: int = dataclasses.field(default=0, init=False)
+
+
+class Loose(TypedDict, total=False):
+    a: Required[Annotated[int, Field(ge=0)]]
+    b: Literal["x", "y"]
+    c: Movie | None
+    d: str | None
+
+
+GOOD = {"name": "abc", "code": "xyz", "price": 2.5, "qty": 4, "flag": True, "anything": [1], "nothing": None,
+        "maybe": 3, "mode": 3, "color": "red", "point": {"x": 1}, "points": [{"x": 2, "y": 3}],
+        "when": "2024-02-03", "level": 5}
+GOODS: dict[Any, dict[str, Any]] = {
+    Everything: GOOD, Loose: {"a": 1, "b": "x", "c": {"title": "t"}, "d": None}, Movie: {"title": "t", "year": 2},
+    Point: {"x": 1, "y": 2}, Box: {"corner": {"x": 1}, "tags": ["a"], "label": "abc"}}
+# Values some key takes, and values none does, and anything
+FITTING = st.sampled_from([0, 1, 2, 3, 4, 5, 10, 0.5, 2.0, 99.5, -1.0, True, False, None, "a", "b", "x", "y", "ab",
+                           "abcde", "red", "green", "2024-02-03", [], [1, 2], ["t"], [{"x": 1}], {"x": 1},
+                           {"x": 1, "y": 2}, {"title": "t"}, {"title": "t", "year": 1}])
+SCALARS = st.one_of(
+    st.none(), st.booleans(), st.integers(-3, 12), st.floats(-3, 120), st.just(float("nan")),
+    st.sampled_from([11, 1.0, 100.0, -0.0, -1.5, 10**30, "", "abcdef", "ABC", "a1", "blue", "2024-2-3", "3"]),
+    st.text(max_size=7))
+VALUES = st.one_of(FITTING, st.recursive(SCALARS, lambda inner: st.one_of(
+    st.lists(inner, max_size=3), st.dictionaries(st.sampled_from(["x", "y", "title", "year"]), inner, max_size=3)),
+    max_leaves=6))
+KEYS = st.sampled_from(sorted({k for good in GOODS.values() for k in good}
+                              | {"ratio", "sized", "on", "note", "tags", "hidden", "extra"}))
+
+
+def same_load(annotation: Any, value: Any) -> None:
+    conv = compile_type(annotation, text=False)
+    compiled: list[dict[str, Any]] = []
+    walked: list[dict[str, Any]] = []
+    got = conv.load(value, ["body", 0], compiled)
+    want = conv.load_any(value, ["body", 0], walked)  # type: ignore[attr-defined]
+    assert compiled == walked
+    assert (got is INVALID) == (want is INVALID) == bool(walked)
+    if got is not INVALID:
+        assert type(got) is type(want) and got == want
+        assert conv.dump(got) == conv.dump_any(got)  # type: ignore[attr-defined]
+
+
+@FEW
+@given(st.dictionaries(KEYS, VALUES, max_size=4), st.booleans())
+def test_r94_compiled_record_load_is_the_generic_walk(changes: dict[str, Any], start_good: bool) -> None:
+    for annotation, good in GOODS.items():
+        same_load(annotation, {**good, **changes} if start_good else changes)
+
+
+@pytest.mark.parametrize("value", [
+    GOOD, {**GOOD, "qty": 3}, {**GOOD, "price": 1}, {**GOOD, "price": 10**400}, {**GOOD, "name": None},
+    {**GOOD, "maybe": None}, {**GOOD, "maybe": 0}, {**GOOD, "mode": True}, {**GOOD, "mode": "c"},
+    {**GOOD, "on": True, "ratio": -1.5, "sized": [1, 2, 3]}, {k: v for k, v in GOOD.items() if k != "name"}, {},
+    [], "x", None, types.MappingProxyType(GOOD), collections.OrderedDict(GOOD),
+])
+def test_r94_compiled_record_load_examples(value: Any) -> None:
+    same_load(Everything, value)
+
+
+def test_r94_compiled_record_load_post_init_and_dump() -> None:
+    @dataclasses.dataclass
+    class Positive:
+        n: int
+
+        def __post_init__(self) -> None:
+            if self.n < 0:
+                raise ValueError("n must not be negative")
+
+    assert kinds(Positive, {"n": -1}) == [(["body"], "value_error")]
+    assert load(Positive, {"n": -1})[1][0]["msg"] == "Value error, n must not be negative"
+    same_load(Positive, {"n": -1})
+    conv = compile_type(Everything, text=False)
+    item = ok(Everything, GOOD)
+    assert conv.dump(item)["hidden"] == 0
+    del item.name  # a field gone from the instance is left out, as the generic walk leaves it
+    assert "name" not in conv.dump(item)
+    assert conv.dump(item) == conv.dump_any(item)  # type: ignore[attr-defined]
+    assert conv.dump({"name": "n", "extra": 1}) == {"name": "n"}  # a dict: its known keys
+
+
+def test_r94_a_record_is_compiled_once_into_its_own_code() -> None:
+    conv = compile_type(Everything, text=False)
+    load_fn = conv.loader()
+    assert load_fn is not conv.load and "def load(value, loc, errors)" in load_fn.__nextapi_source__  # type: ignore[attr-defined]
+    assert "'name'" in conv.dumper().__nextapi_source__  # type: ignore[attr-defined]

@@ -1334,3 +1334,48 @@ def post(req, res, body: Item) -> Item:
     problems = detail(client.post("/api/real", json={"name": "", "price": "x"}))
     assert [(p["loc"], p["type"]) for p in problems] == [
         (["body", "name"], "string_too_short"), (["body", "price"], "float_parsing")]
+
+
+# --- the typed body read once, and kept for req.body ---------------------------------------------
+KEPT = {
+    "api/kept.py": """
+def post(req, res, body: Any):
+    return {"same": req.body is body, "body": body}
+
+
+def put(req, res, body: Point) -> Point:
+    return body
+""",
+    "_middleware.py": """
+def middleware(req, res, next):
+    if req.headers.get("x-read-first"):
+        req.body  # read before the handler's inputs are bound
+    return next()
+""",
+}
+
+
+@pytest.fixture(scope="module")
+def kept(tmp_path_factory: pytest.TempPathFactory) -> Client:
+    return Client(App(write_tree(tmp_path_factory.mktemp("kept"), tree(KEPT))))
+
+
+@pytest.mark.parametrize("ctype", ["application/json", "application/json; charset=utf-8", "Application/JSON",
+                                   "application/vnd.api+json", None])
+@pytest.mark.parametrize("first", [False, True])
+def test_r92_the_typed_body_is_req_body(kept: Client, ctype: str | None, first: bool) -> None:
+    headers = {"x-read-first": "1"} if first else {}
+    if ctype is not None:
+        headers["Content-Type"] = ctype
+    resp = kept.post("/api/kept", body=b'{"a": [1, 2]}', headers=headers)
+    assert resp.status_code == 200, resp.text
+    # with no Content-Type the body is read as JSON all the same, while req.body is its text (R23)
+    assert resp.json() == {"same": ctype is not None, "body": {"a": [1, 2]}}
+    resp = kept.put("/api/kept", body=b'{"x": 1, "z": 0}', headers=headers)
+    assert (resp.status_code, resp.json()) == (200, {"x": 1, "y": 0})
+    for bad in (b"{", b"\xff", b"[" * 2000 + b"]" * 2000):
+        resp = kept.put("/api/kept", body=bad, headers=headers)
+        assert (resp.status_code, resp.json()) == (400, {"error": "Invalid JSON"}), bad
+    resp = kept.put("/api/kept", body=b'{"x": "1"}', headers=headers)
+    assert detail(resp) == [{"loc": ["body", "x"], "msg": "Input should be a valid integer", "type": "int_type",
+                             "input": "1"}]

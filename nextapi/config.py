@@ -21,7 +21,8 @@ _NEXTJS_KEYS = {"bodyParser": "body_parser",
                 "externalResolver": "external_resolver"}
 # Multipliers of the npm `bytes` package that Next.js uses: 1kb = 1024 bytes.
 _UNITS = {"b": 1, "kb": 1 << 10, "mb": 1 << 20, "gb": 1 << 30, "tb": 1 << 40, "pb": 1 << 50}
-_SIZE = re.compile(r"[ \t]*([0-9]+(?:\.[0-9]+)?)[ \t]*([kmgtp]?b)?[ \t]*", re.IGNORECASE)
+# PERF: a pattern string, compiled on the first size a config gives (re's cache keeps it), not at import (cold start)
+_SIZE = r"[ \t]*([0-9]+(?:\.[0-9]+)?)[ \t]*([kmgtp]?b)?[ \t]*"
 
 
 def parse_size(value: int | str) -> int:
@@ -31,7 +32,7 @@ def parse_size(value: int | str) -> int:
             raise ValueError(f"Invalid size {value!r}: must not be negative")
         return value
     if isinstance(value, str):
-        m = _SIZE.fullmatch(value)
+        m = re.fullmatch(_SIZE, value, re.IGNORECASE)
         if m:
             unit = (m.group(2) or "b").lower()
             # PERF: exact integer arithmetic, floored, as Fraction gave, without importing fractions
@@ -64,8 +65,10 @@ class RouteConfig(Frozen):
     external_resolver: bool
     etag: bool
 
-    def __init__(self, body_parser: bool = True, size_limit: int = parse_size(DEFAULT_BODY_LIMIT),
-                 size_label: str = DEFAULT_BODY_LIMIT, response_limit: int | None = parse_size(DEFAULT_RESPONSE_LIMIT),
+    # PERF: the defaults' byte counts written out (parse_size("1mb"), parse_size("4mb")), so importing
+    # this module parses nothing (cold start); tests/test_cold_start.py checks they agree.
+    def __init__(self, body_parser: bool = True, size_limit: int = 1 << 20,
+                 size_label: str = DEFAULT_BODY_LIMIT, response_limit: int | None = 4 << 20,
                  external_resolver: bool = False, etag: bool = True) -> None:
         self._set(body_parser=body_parser, size_limit=size_limit, size_label=size_label,
                   response_limit=response_limit, external_resolver=external_resolver, etag=etag)

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -51,6 +50,9 @@ class HTTPError(Exception):
         body: Any = None,
     ) -> None:
         if message is None:
+            # PERF: only for an error without a message, not at import (cold start)
+            from http import HTTPStatus
+
             try:
                 message = HTTPStatus(status).phrase
             except ValueError:

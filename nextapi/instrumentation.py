@@ -10,10 +10,9 @@ response.
 """
 from __future__ import annotations
 
-import importlib.util
 import os
 import sys
-import threading
+from _thread import allocate_lock
 from collections.abc import Callable
 from types import ModuleType
 from typing import Any
@@ -22,8 +21,14 @@ from .errors import LoadError, logger
 from .eventloop import isawaitable, run
 from .loader import load_error
 
+try:  # PERF: importlib.util's own two functions, from the import system already loaded (cold start)
+    from _frozen_importlib import module_from_spec
+    from _frozen_importlib_external import spec_from_file_location
+except ImportError:  # an interpreter without CPython's frozen bootstrap
+    from importlib.util import module_from_spec, spec_from_file_location
+
 FILE = "instrumentation.py"
-_lock = threading.Lock()
+_lock = allocate_lock()  # threading.Lock itself; PERF: without importing threading (cold start)
 _loaded: dict[str, ModuleType] = {}  # realpath -> module: registered once per process
 
 
@@ -53,10 +58,10 @@ def load(project_dir: str) -> Callable[..., Any] | None:
 
 def _import(path: str) -> ModuleType:
     name = "instrumentation"
-    spec = importlib.util.spec_from_file_location(name, path)
+    spec = spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
         raise LoadError(path, None, "cannot be imported")
-    module = importlib.util.module_from_spec(spec)
+    module = module_from_spec(spec)
     sys.modules[name] = module
     try:
         spec.loader.exec_module(module)

@@ -6,7 +6,6 @@ file and line, whether it is a syntax error or an exception at import time.
 """
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
 import sys
@@ -19,6 +18,12 @@ from .errors import LoadError
 
 if TYPE_CHECKING:
     from .signature import Signature
+
+try:  # PERF: importlib.util's own two functions, from the import system already loaded (cold start)
+    from _frozen_importlib import module_from_spec
+    from _frozen_importlib_external import spec_from_file_location
+except ImportError:  # an interpreter without CPython's frozen bootstrap
+    from importlib.util import module_from_spec, spec_from_file_location
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD")
 
@@ -108,9 +113,9 @@ def _package(name: str, folder: str) -> None:
         return
     init = os.path.join(folder, "__init__.py")
     if os.path.isfile(init):
-        spec = importlib.util.spec_from_file_location(name, init, submodule_search_locations=[folder])
+        spec = spec_from_file_location(name, init, submodule_search_locations=[folder])
         if spec is not None and spec.loader is not None:
-            module = importlib.util.module_from_spec(spec)
+            module = module_from_spec(spec)
             sys.modules[name] = module
             spec.loader.exec_module(module)
             return
@@ -153,10 +158,10 @@ def import_file(path: str, pages_dir: str | None = None) -> ModuleType:
             parts = name.removesuffix(".py").split(".")[:None if name.endswith(".py") else -1]
             for depth in range(2, len(parts) + 1):
                 _package(".".join(parts[:depth]), os.path.join(top, *parts[:depth]))
-        spec = importlib.util.spec_from_file_location(name, path)
+        spec = spec_from_file_location(name, path)
         if spec is None or spec.loader is None:
             raise LoadError(path, None, "cannot be imported")
-        module = importlib.util.module_from_spec(spec)
+        module = module_from_spec(spec)
         if name.endswith(".py"):  # not a child of the folder of its name: its package is its own folder
             module.__package__ = name[:-3].rpartition(".")[0]
         sys.modules[name] = module

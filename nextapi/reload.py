@@ -18,7 +18,6 @@ from __future__ import annotations
 import itertools
 import os
 import sys
-import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeVar
 
@@ -39,6 +38,8 @@ class Reloader:
     """Stamps of the tree and of each imported file, and the modules they were taken for."""
 
     def __init__(self, app: App) -> None:
+        import threading  # PERF: dev mode only, not at import (cold start)
+
         self._app = app
         self._lock = threading.RLock()
         self._dirs: list[str] = []  # the folders a request stats (set by a rescan)

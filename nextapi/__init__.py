@@ -50,9 +50,11 @@ def __getattr__(name: str) -> Any:
     sub = _EXPORTS.get(name)
     if sub is None:
         raise AttributeError(f"module 'nextapi' has no attribute {name!r}")
-    from importlib import import_module
+    import sys
 
-    value = getattr(import_module(f".{sub}", __name__), name)
+    module = f"{__name__}.{sub}"
+    __import__(module)  # PERF: not importlib.import_module: the importlib package stays unimported (cold start)
+    value = getattr(sys.modules[module], name)
     globals()[name] = value  # PERF: later lookups are a plain module attribute, without this hook
     return value
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from typing import IO, Any
-from urllib.parse import unquote_to_bytes
 
 from ._http import media_type
 from .errors import HTTPError
@@ -330,6 +329,9 @@ def _filename(params: dict[str, str]) -> str | None:
         charset, sep, rest = star.partition("'")
         _, sep2, encoded = rest.partition("'")
         if sep and sep2:
+            # PERF: only for a `filename*`, not at import (urllib.parse brings ipaddress: cold start)
+            from urllib.parse import unquote_to_bytes
+
             try:
                 return unquote_to_bytes(encoded).decode(charset or "utf-8", "replace")
             except LookupError:

@@ -122,6 +122,9 @@ def _empty(environ: dict[str, Any], start_response: Any) -> list[bytes]:
 
 def child(name: str, keys: list[str]) -> None:
     work = [ALL_WORKLOADS[k] for k in keys]
+    other = os.environ.get("BENCH_NEXTAPI_PATH")
+    if other:  # --nextapi: another checkout's nextapi package (nothing has imported it yet)
+        sys.path.insert(0, other)
     if name == "fastapi":
         import asyncio
         app = common.load_app(name)
@@ -175,7 +178,7 @@ def _total(path: str) -> int:
     return int(m.group(1))
 
 
-def count(name: str, keys: list[str], keep: str | None = None) -> dict[str, float]:
+def count(name: str, keys: list[str], keep: str | None = None, nextapi: str | None = None) -> dict[str, float]:
     """One callgrind run of `name` over `keys`: instructions per request for each.
 
     With `keep` (a directory), the dump files stay there; the counted dump of keys[i] is
@@ -188,6 +191,8 @@ def count(name: str, keys: list[str], keep: str | None = None) -> dict[str, floa
            sys.executable, os.path.abspath(__file__), "--child", name, "--workloads", ",".join(keys)]
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "PYTHONHASHSEED")}
     env["PYTHONHASHSEED"] = "0"
+    if nextapi:
+        env["BENCH_NEXTAPI_PATH"] = nextapi
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=1800)
         if proc.returncode:
@@ -207,13 +212,14 @@ def count(name: str, keys: list[str], keep: str | None = None) -> dict[str, floa
 
 
 def measure(apps: tuple[str, ...] = APPS, keys: tuple[str, ...] | None = None, jobs: int = 0,
-            quiet: bool = False) -> dict[str, Any]:
+            quiet: bool = False, nextapi: str | None = None, repeat: int = 1) -> dict[str, Any]:
     """Counts for each app and workload: {(app, key): instructions per request}.
 
     Each (app, workload) is its own callgrind process (`jobs` at a time), so a workload's count
     is the same whichever others are run with it.
     """
-    plan = [(a, k) for a in apps for k in APP_WORKLOADS[a] if keys is None or k in keys]
+    plan = [(a, k) for a in apps for k in APP_WORKLOADS[a] if keys is None or k in keys] * repeat
+    runs: dict[tuple[str, str], list[float]] = {}
     jobs = jobs or os.cpu_count() or 1
     counts: dict[tuple[str, str], float] = {}
     errors: dict[str, str] = {}
@@ -225,17 +231,21 @@ def measure(apps: tuple[str, ...] = APPS, keys: tuple[str, ...] | None = None, j
         a, k = item
         t = time.monotonic()
         try:
-            counts[(a, k)] = count(a, [k])[k]
+            v = count(a, [k], nextapi=nextapi if a.startswith("nextapi") else None)[k]
+            runs.setdefault((a, k), []).append(v)
+            counts[(a, k)] = min(runs[(a, k)])
             if not quiet:
-                print(f"  {a} {k}: {counts[(a, k)] / 1000:.1f} k ({time.monotonic() - t:.0f} s)", file=sys.stderr, flush=True)
+                print(f"  {a} {k}: {v / 1000:.2f} k ({time.monotonic() - t:.0f} s)", file=sys.stderr, flush=True)
         except (RuntimeError, subprocess.TimeoutExpired) as e:
             errors[f"{a} {k}"] = str(e)
             print(f"bench: instructions: {e}", file=sys.stderr, flush=True)
 
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         list(pool.map(one, order))
+    spread = max((max(v) / min(v) - 1 for v in runs.values() if len(v) > 1), default=None)
     return {"counts": counts, "apps": [a for a in apps if any((a, k) in counts for k in ALL_WORKLOADS)],
-            "errors": errors, "seconds": time.monotonic() - t0, "python": sys.executable}
+            "errors": errors, "seconds": time.monotonic() - t0, "python": sys.executable,
+            "nextapi": nextapi, "repeat": repeat, "spread": spread}
 
 
 def _load_cache() -> dict[str, Any]:
@@ -308,6 +318,11 @@ def render(result: dict[str, Any]) -> str:
                  "and is inside every WSGI figure.")
     if result.get("cached"):
         text += "\nReference counts not run this time, from the cache of an earlier run: " + ", ".join(result["cached"]) + "."
+    if result.get("nextapi"):
+        text += f"\nnextapi from {result['nextapi']} (--nextapi), not this checkout."
+    if result.get("spread") is not None:
+        text += (f"\nEach count run {result['repeat']} times (the lowest shown): the runs of a workload differ "
+                 f"by {100 * result['spread']:.3f}% at most.")
     t = targets(counts)
     if t:
         text += "\n\n" + table(["target (instructions per request)", "this run", ""], t)
@@ -340,10 +355,10 @@ def _short(line: str) -> str:
     return re.sub(r" \[[^\]]*\]$", "", line)
 
 
-def profile(name: str, key: str, top: int = 30) -> str:
+def profile(name: str, key: str, top: int = 30, nextapi: str | None = None) -> str:
     """Count `name` on one workload, keep its callgrind file, and list its top functions (C level)."""
     keep = tempfile.mkdtemp(prefix=f"nextapi-cg-{name}-{key}-")
-    per = count(name, [key], keep=keep)[key]
+    per = count(name, [key], keep=keep, nextapi=nextapi)[key]
     path = os.path.join(keep, "cg.out.2")
     parts = [f"{LABELS[name]} {key} {ALL_WORKLOADS[key].label}: {per / 1000:.1f} k instructions per request; "
              f"the callgrind file of the 1,000 counted requests: {path}\n"
@@ -369,6 +384,9 @@ def main() -> None:
     ap.add_argument("--profile", metavar="WORKLOAD", help="keep the callgrind file of one workload and list the "
                     "top functions (nextapi, or the one app given with --apps)")
     ap.add_argument("--top", type=int, default=30, help="functions listed by --profile")
+    ap.add_argument("--nextapi", metavar="DIR", help="count the nextapi package in DIR (a directory holding "
+                    "nextapi/, e.g. a `git worktree` of another commit) instead of this checkout's; not cached")
+    ap.add_argument("--repeat", type=int, default=1, help="run each count this many times and report the spread")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     args = ap.parse_args()
     keys = args.workloads.split(",") if args.workloads else None
@@ -385,14 +403,18 @@ def main() -> None:
     reason = available()
     if reason:
         sys.exit(f"bench: instructions: skipped: {reason}")
+    nextapi = os.path.abspath(args.nextapi) if args.nextapi else None
+    if nextapi and not os.path.isfile(os.path.join(nextapi, "nextapi", "__init__.py")):
+        ap.error(f"--nextapi {args.nextapi}: no nextapi/__init__.py there")
     if args.profile:
         if args.profile not in ALL_WORKLOADS:
             ap.error(f"unknown workload {args.profile!r}")
         name = apps[0] if args.apps else "nextapi"
-        print(profile(name, args.profile, args.top))
+        print(profile(name, args.profile, args.top, nextapi))
         return
-    result = measure(apps, tuple(keys) if keys else None, args.jobs)
-    save_cache(result)
+    result = measure(apps, tuple(keys) if keys else None, args.jobs, nextapi=nextapi, repeat=args.repeat)
+    if not nextapi:
+        save_cache(result)
     print(render(with_cached_peers(result)))
     if result["errors"]:
         sys.exit(1)

@@ -1,10 +1,12 @@
 """`make bench`: nextapi against a bare WSGI function, Falcon, Bottle and Flask,
 and its typed routes against FastAPI (pydantic v2).
 
-Runs the sections in one go (in-process, route-table scaling, over HTTP, and
-typed C in-process and over HTTP under gunicorn and uvicorn), prints the tables, checks the issue's targets as ratios from this
-same run, profiles nextapi where a target is missed, and writes it all to
-bench/RESULTS.md. `--quick` shortens every section (for trying the harness).
+Runs the sections in one go (in-process, instructions per request under
+callgrind, route-table scaling, over HTTP, typed C in-process and over HTTP
+under gunicorn and uvicorn, cold start of a fresh interpreter, and a gunicorn
+worker's memory after 10,000 requests), prints the tables, checks the issue's
+targets as ratios from this same run, profiles nextapi where a target is
+missed, and writes it all to bench/RESULTS.md. `--quick` shortens every section (for trying the harness).
 """
 from __future__ import annotations
 
@@ -19,9 +21,12 @@ import time
 from importlib import metadata
 from typing import Any
 
+import coldstart
 import common
 import httpbench
 import inprocess
+import instructions
+import memory
 import profile_hot
 import scaling
 import typed
@@ -40,6 +45,10 @@ def versions() -> dict[str, str]:
         out["wrk"] = first[0].split(" [")[0].removeprefix("wrk ") if first else "present"
     else:
         out["wrk"] = "not found (Python load generator)"
+    if shutil.which("valgrind"):
+        out["valgrind"] = subprocess.run(["valgrind", "--version"], capture_output=True, text=True).stdout.strip().removeprefix("valgrind-")
+    else:
+        out["valgrind"] = "not found (no instruction counts)"
     import nextapi
     commit = subprocess.run(["git", "-C", common.ROOT, "rev-parse", "--short", "HEAD"],
                             capture_output=True, text=True).stdout.strip()
@@ -73,7 +82,8 @@ def load() -> str:
 
 
 def targets(inp: dict[str, Any], scale: dict[str, Any] | None, http: dict[str, Any] | None,
-            typ: dict[str, Any] | None = None) -> tuple[str, list[str]]:
+            typ: dict[str, Any] | None = None, ins: dict[str, Any] | None = None,
+            cold: dict[str, Any] | None = None) -> tuple[str, list[str]]:
     """The issue's targets, each as a ratio from this run; returns text and missed workloads."""
     rows, missed = [], []
     med = inp["median_us"]
@@ -87,6 +97,12 @@ def targets(inp: dict[str, Any], scale: dict[str, Any] | None, http: dict[str, A
         nx, fa, bare = med[("nextapi", w.key)], med[("falcon", w.key)], med[("bare", w.key)]
         row(f"in-process {w.key}: faster than Falcon", f"{nx / fa:.2f}× Falcon's time", nx < fa, w.key)
         row(f"in-process {w.key}: ≤ 2× bare", f"{nx / bare:.2f}× bare", nx <= 2 * bare, w.key)
+    if ins:
+        for what, value, verdict in instructions.targets(ins["counts"]):
+            rows.append([f"instructions {what}", value, verdict])
+    if cold:
+        over = cold["ms"]["nextapi_seed"] - cold["ms"]["bare"]
+        row("cold start, nextapi seed sample: ≤ 40 ms over bare Python", f"{over:.0f} ms", over <= 40)
     if scale:
         look, sizes = scale["lookup_us"], scale["sizes"]
         lo, hi = sizes[0], sizes[-1]
@@ -114,7 +130,8 @@ def targets(inp: dict[str, Any], scale: dict[str, Any] | None, http: dict[str, A
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--quick", action="store_true", help="short runs, to try the harness")
-    ap.add_argument("--skip", action="append", default=[], choices=["scaling", "http", "typed"])
+    ap.add_argument("--skip", action="append", default=[],
+                    choices=["instructions", "scaling", "http", "typed", "coldstart", "memory"])
     ap.add_argument("--results", help="write the report to this Markdown file as well")
     args = ap.parse_args()
 
@@ -135,6 +152,19 @@ def main() -> None:
     print("\n(in-process...)", file=sys.stderr, flush=True)
     inp = inprocess.measure(reps=7 if args.quick else 21, batch=500 if args.quick else 1000)
     section("In-process: µs per request (lower is better)", inprocess.render(inp))
+
+    ins = None
+    if "instructions" not in args.skip:
+        reason = instructions.available()
+        if reason:
+            print(f"bench: instruction counts skipped: {reason}", file=sys.stderr, flush=True)
+            section("Instructions per request (callgrind)", f"Skipped: {reason}.")
+        else:
+            print("(instructions per request, callgrind...)", file=sys.stderr, flush=True)
+            apps = ("empty", "bare", "nextapi", "falcon") if args.quick else instructions.APPS
+            ins = instructions.measure(apps)
+            instructions.save_cache(ins)
+            section("Instructions per request (callgrind, lower is better)", instructions.render(ins))
 
     scale = None
     if "scaling" not in args.skip:
@@ -159,7 +189,18 @@ def main() -> None:
             section("Typed C over HTTP: nextapi under gunicorn, FastAPI under uvicorn (req/s, higher is better)",
                     typed.render_http(typed.measure_http(seconds=1, rounds=1 if args.quick else 5)))
 
-    text, missed = targets(inp, scale, http, typ)
+    cold = None
+    if "coldstart" not in args.skip:
+        print("(cold start...)", file=sys.stderr, flush=True)
+        cold = coldstart.measure(runs=3 if args.quick else 10)
+        section("Cold start: a fresh interpreter importing the framework and building the app", coldstart.render(cold))
+
+    if "memory" not in args.skip:
+        print("(memory of a gunicorn worker...)", file=sys.stderr, flush=True)
+        mem = memory.measure(requests=2000 if args.quick else 10_000)
+        section(f"Memory: a gunicorn worker after {mem['requests']:,} requests", memory.render(mem))
+
+    text, missed = targets(inp, scale, http, typ, ins, cold)
     section("Targets (ratios from this run)", text)
     if missed:
         profs = "\n\n".join(profile_hot.profile(k, n=5000 if args.quick else 20000) for k in missed)

@@ -574,7 +574,7 @@ class _Optional(Converter):
 
     def inline(self, var: str, ns: dict[str, Any]) -> str | None:
         inner = self.inner.inline(var, ns)
-        return f"{var} is None" if inner is None else f"({var} is None or {inner})"
+        return f"{var} is None" if inner is None else f"({var} is None or ({inner}))"
 
     def load(self, value: Any, loc: Loc, errors: Errors) -> Any:
         return None if value is None else self.inner.load(value, loc, errors)
@@ -867,58 +867,117 @@ def _attr(name: str) -> bool:
 
 
 def _compile_load(rec: _Record) -> Callable[[Any, Loc, Errors], Any]:
+    """The source of `rec.load`, for a dict:
+
+        def load(value, loc, errors):
+            if value.__class__ is not dict:
+                return _any(value, loc, errors)
+            try:
+                v0 = value['name']                    # the required keys
+                ...
+            except KeyError:
+                return _any(value, loc, errors)       # one missing: the walk reports it
+            v1 = value.get('note', _MISSING)          # the others
+            if <every inlined test>:
+                v2 = _k3(v2, [*loc, 'point'], errors) # keys with no test: their converter
+                ...
+            else:                                     # some key needs its converter, in key order
+                ...
+            return _cls(v0, note=v1, ...)             # as the walk would call it
+    """
     ns: dict[str, Any] = {"INVALID": INVALID, "_MISSING": _MISSING, "_err": _err, "dict": dict, "len": len,
-                          "ValueError": ValueError, "TypeError": TypeError, "str": str, "int": int,
-                          "float": float, "_any": rec.load_any, "_cls": rec.cls}
+                          "KeyError": KeyError, "ValueError": ValueError, "TypeError": TypeError, "str": str,
+                          "int": int, "float": float, "_any": rec.load_any, "_cls": rec.cls}
+    keys = rec.readable
+    names = [repr(k.name) for k in keys]
+    tests = []
+    for i, key in enumerate(keys):
+        test = key.converter.inline(f"v{i}", ns)
+        tests.append(None if test is None else "" if test == "True" else test)
+    convs = [_const(ns, k.converter.loader()) for k in keys]
     lines = ["def load(value, loc, errors):",
              "    if value.__class__ is not dict:",  # a Mapping that is not a dict: the generic walk
-             "        return _any(value, loc, errors)",
-             "    before = len(errors)"]
-    fill: list[str] = []  # the arguments of the dataclass, or the TypedDict's items
-    for i, key in enumerate(rec.readable):
-        name, var = repr(key.name), f"v{i}"
-        test = key.converter.inline(var, ns)
-        if test == "True":
-            test = f"{var} is not _MISSING"
-        conv = _const(ns, key.converter.loader())
-        lines.append(f"    {var} = value.get({name}, _MISSING)")
-        if test is not None:
-            lines.append(f"    if {test}:")
-            lines.append("        pass")
-            lines.append(f"    elif {var} is _MISSING:")
-        else:
-            lines.append(f"    if {var} is _MISSING:")
-        if key.required:
-            lines.append(f"        errors.append({{'loc': [*loc, {name}], 'msg': 'Field required', "
-                         "'type': 'missing'})")
-        elif rec.typed_dict:
-            lines.append("        pass")
-        elif key.factory is not None:
-            lines.append(f"        {var} = {_const(ns, key.factory)}()")
-        else:
-            lines.append(f"        {var} = {_const(ns, key.default)}")
-        lines.append("    else:")
-        lines.append(f"        {var} = {conv}({var}, [*loc, {name}], errors)")
-        if rec.typed_dict and not key.required:
-            fill.append(f"    if {var} is not _MISSING:")
-            fill.append(f"        out[{name}] = {var}")
-        elif rec.typed_dict:
-            fill.append(f"    out[{name}] = {var}")
-        else:
-            fill.append(f"{key.name}={var}" if _attr(key.name) else f"**{{{name}: {var}}}")
-    lines.append("    if len(errors) != before:")
-    lines.append("        return INVALID")
-    if rec.typed_dict:
-        lines.append("    out = {}")
-        lines.extend(fill)
-        lines.append("    return out")
-    else:
+             "        return _any(value, loc, errors)"]
+    required = [i for i, k in enumerate(keys) if k.required]
+    if required:
         lines.append("    try:")
-        lines.append(f"        return _cls({', '.join(fill)})")  # only init=True fields are filled
-        lines.append("    except (ValueError, TypeError) as exc:  # a __post_init__ that refuses the values")
-        lines.append("        return _err(errors, loc, 'Value error, ' + str(exc), 'value_error')")
-    load: Callable[[Any, Loc, Errors], Any] = _exec(lines, ns, "load", rec)
-    return load
+        lines.extend(f"        v{i} = value[{names[i]}]" for i in required)
+        lines += ["    except KeyError:", "        return _any(value, loc, errors)"]
+    lines.extend(f"    v{i} = value.get({names[i]}, _MISSING)" for i, k in enumerate(keys) if not k.required)
+
+    def check(i: int) -> str:  # the key's value passes its test ("": no test at all)
+        test = tests[i] or ""
+        return test if keys[i].required or not test else f"(v{i} is _MISSING or ({test}))"
+
+    def convert(i: int, indent: str) -> list[str]:
+        call = f"v{i} = {convs[i]}(v{i}, [*loc, {names[i]}], errors)"
+        present = "" if keys[i].required else f"v{i} is not _MISSING"
+        test = tests[i]
+        cond = " and ".join(c for c in (present, "" if test is None else f"not ({test})") if c)
+        return [f"{indent}if {cond}:", f"{indent}    {call}"] if cond else [f"{indent}{call}"]
+
+    inlined = [check(i) for i in range(len(keys)) if tests[i] is not None and check(i)]
+    others = [i for i in range(len(keys)) if tests[i] is None]
+    if inlined:
+        lines.append(f"    if {' and '.join(f'({c})' for c in inlined)}:")
+        if others:
+            lines.append("        before = len(errors)")
+            for i in others:
+                lines.extend(convert(i, "        "))
+            lines += ["        if len(errors) != before:", "            return INVALID"]
+        else:
+            lines.append("        pass")
+        lines.append("    else:")
+        slow = "        "
+    else:
+        slow = "    "
+    if inlined or others:
+        lines.append(f"{slow}before = len(errors)")
+        for i in range(len(keys)):
+            if tests[i] != "":
+                lines.extend(convert(i, slow))
+        lines += [f"{slow}if len(errors) != before:", f"{slow}    return INVALID"]
+    if rec.typed_dict:
+        prefix = 0
+        while prefix < len(keys) and keys[prefix].required:
+            prefix += 1
+        lines.append(f"    out = {{{', '.join(f'{names[i]}: v{i}' for i in range(prefix))}}}")
+        for i in range(prefix, len(keys)):
+            if keys[i].required:
+                lines.append(f"    out[{names[i]}] = v{i}")
+            else:
+                lines += [f"    if v{i} is not _MISSING:", f"        out[{names[i]}] = v{i}"]
+        lines.append("    return out")
+        return _exec(lines, ns, "load", rec)  # type: ignore[no-any-return]
+    for i, key in enumerate(keys):
+        if not key.required:
+            fill = f"{_const(ns, key.factory)}()" if key.factory is not None else _const(ns, key.default)
+            lines += [f"    if v{i} is _MISSING:", f"        v{i} = {fill}"]
+    args = _arguments(rec.cls, [k.name for k in keys])
+    lines += ["    try:",
+              f"        return _cls({', '.join(args)})",  # only init=True fields are filled
+              "    except (ValueError, TypeError) as exc:  # a __post_init__ that refuses the values",
+              "        return _err(errors, loc, 'Value error, ' + str(exc), 'value_error')"]
+    return _exec(lines, ns, "load", rec)  # type: ignore[no-any-return]
+
+
+def _arguments(cls: type, names: list[str]) -> list[str]:
+    """The arguments of `cls(...)` for the fields `names` (values v0, v1...): by name as the walk
+    passes them, except that the parameters the class's own `__init__` takes by position in the
+    very same order (a dataclass's generated one) are passed by position, which binds the same."""
+    code = getattr(getattr(cls, "__init__", None), "__code__", None)
+    positional: list[str] = []
+    plain = cls.__new__ is object.__new__ and type(cls).__call__ is type.__call__  # type: ignore[comparison-overlap]
+    if plain and code is not None and not code.co_posonlyargcount and code.co_argcount >= 1:
+        params = list(code.co_varnames[1:code.co_argcount])
+        if set(params) <= set(names):
+            positional = params  # PERF: a positional call binds a little faster than keywords
+    at = {name: i for i, name in enumerate(names)}
+    args = [f"v{at[p]}" for p in positional]
+    for i, name in enumerate(names):
+        if name not in positional:
+            args.append(f"{name}=v{i}" if _attr(name) else f"**{{{name!r}: v{i}}}")
+    return args
 
 
 def _compile_dump(rec: _Record) -> Callable[[Any], Any]:

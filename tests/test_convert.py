@@ -889,3 +889,43 @@ def test_r94_a_record_is_compiled_once_into_its_own_code() -> None:
     load_fn = conv.loader()
     assert load_fn is not conv.load and "def load(value, loc, errors)" in load_fn.__nextapi_source__  # type: ignore[attr-defined]
     assert "'name'" in conv.dumper().__nextapi_source__  # type: ignore[attr-defined]
+
+
+def test_r94_compiled_record_calls_the_class_as_the_walk_does() -> None:
+    @dataclasses.dataclass
+    class Mixed:
+        a: int
+        b: str = "b"
+        c: int = dataclasses.field(default=0, kw_only=True)
+
+    @dataclasses.dataclass(init=False)
+    class Reordered:  # its own __init__, parameters in another order
+        a: int
+        b: str
+
+        def __init__(self, b: str, a: int) -> None:
+            self.a, self.b = a, b + "!"
+
+    @dataclasses.dataclass(init=False)
+    class PositionalOnly:  # cls(**fields) is a TypeError: the walk's 422
+        a: int
+
+        def __init__(self, a: int, /) -> None:
+            self.a = a
+
+    @dataclasses.dataclass
+    class Counted:  # a __new__ of its own sees the arguments as the walk passes them
+        a: int
+        b: int = 1
+
+        def __new__(cls, *args: Any, **kwargs: Any) -> "Counted":  # noqa: PYI034
+            assert not args and set(kwargs) <= {"a", "b"}
+            return super().__new__(cls)
+
+    assert ok(Mixed, {"a": 1, "c": 2}) == Mixed(1, "b", c=2)
+    assert ok(Reordered, {"a": 1, "b": "x"}).__dict__ == {"a": 1, "b": "x!"}
+    assert kinds(PositionalOnly, {"a": 1}) == [(["body"], "value_error")]
+    assert ok(Counted, {"a": 1}) == Counted(a=1)
+    for cls, value in ((Mixed, {"a": 1, "c": 2}), (Reordered, {"a": 1, "b": "x"}), (PositionalOnly, {"a": 1}),
+                       (Counted, {"a": 1, "b": 2})):
+        same_load(cls, value)

@@ -15,11 +15,14 @@ import sys
 from _thread import allocate_lock
 from collections.abc import Callable
 from types import ModuleType
-from typing import Any
 
 from .errors import LoadError, logger
 from .eventloop import isawaitable, run
 from .loader import load_error
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (PERF: cold start); mypy reads the name
+if TYPE_CHECKING:
+    from typing import Any
 
 try:  # PERF: importlib.util's own two functions, from the import system already loaded (cold start)
     from _frozen_importlib import module_from_spec

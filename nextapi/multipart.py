@@ -11,12 +11,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import IO, Any
 
 from ._http import media_type
 from .errors import HTTPError
 from .limits import DEFAULT_LIMITS, Limits
 from .query import add_pair as _add
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (PERF: cold start); mypy reads the name
+if TYPE_CHECKING:
+    from typing import IO, Any
+
+    Form = dict[str, Any]  # name -> str, or a list of str when repeated
+    Files = dict[str, Any]  # name -> UploadFile, or a list of them when repeated
 
 __all__ = ["MultipartParser", "UploadFile", "boundary_of", "is_multipart", "parse_multipart"]
 
@@ -26,8 +32,6 @@ INVALID = "Invalid multipart body"
 _BOUNDARY = r"[0-9A-Za-z'()+_,\-./:=? ]{0,69}[0-9A-Za-z'()+_,\-./:=?]"
 _PREAMBLE, _AFTER_DELIMITER, _HEADERS, _BODY, _DONE = range(5)
 
-Form = dict[str, Any]  # name -> str, or a list of str when repeated
-Files = dict[str, Any]  # name -> UploadFile, or a list of them when repeated
 
 
 class UploadFile:

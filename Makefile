@@ -30,10 +30,12 @@ soak: venv
 	$(PY) tests/soak.py
 
 # Not part of `make test`: nextapi against a bare WSGI function, Falcon, Bottle and Flask,
-# in-process, with 10..10,000 routes and under gunicorn, and its typed routes against FastAPI
-# in-process (ASGI) and under uvicorn (bench/run.py; about 7 minutes). The peers, gunicorn and
-# uvicorn go into their own venv; wrk is installed when apt-get can, else a Python
-# load generator stands in. Prints the tables and rewrites bench/RESULTS.md.
+# in-process (time, and instructions per request under valgrind's callgrind), with 10..10,000
+# routes and under gunicorn, its typed routes against FastAPI in-process (ASGI) and under
+# uvicorn, cold start of a fresh interpreter, and a gunicorn worker's memory (bench/run.py;
+# about 25 minutes). The peers, gunicorn and uvicorn go into their own venv; wrk and valgrind
+# are installed when apt-get can (else a Python load generator stands in, and the instruction
+# counts are skipped). Prints the tables and rewrites bench/RESULTS.md.
 BENCH_VENV  ?= bench/.venv
 BENCH_PY    := $(BENCH_VENV)/bin/python
 BENCH_STAMP := $(BENCH_VENV)/.installed

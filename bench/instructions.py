@@ -13,13 +13,19 @@ the first marker, so only the app's work (and a small, constant loop) is counted
 `empty` row is that harness with a WSGI app that does nothing. FastAPI is driven through
 its ASGI interface inside one running event loop (common.time_asgi_batch's shape), its
 scopes and `receive`s built before the first marker. `PYTHONHASHSEED=0`, so two runs
-count the same to within ~0.1% (usually exactly).
+count the same: exactly for the sync apps, within ~0.2% for nextapi_async (a worker thread).
 
     python bench/instructions.py                          # every app, every workload
     python bench/instructions.py --apps nextapi           # nextapi only (~20 s); ratios to the
                                                           # peers' last counts (cached)
     python bench/instructions.py --apps nextapi,falcon --workloads A,D
     python bench/instructions.py --profile A              # nextapi's top functions on A (C level)
+    python bench/instructions.py --apps nextapi --nextapi ../other-worktree   # another checkout's nextapi
+
+Python-level attribution: callgrind sees only C functions (_PyEval_EvalFrameDefault and what it
+calls). CPython 3.12+'s `-X perf` trampolines name Python functions for Linux `perf` only, not
+for valgrind, and this venv's Python is 3.11; bench/profile_hot.py (cProfile) gives the Python
+view, with its own overhead.
 
 Run it with bench/.venv/bin/python (the peers are installed there by `make bench`).
 """
@@ -333,7 +339,10 @@ def render(result: dict[str, Any]) -> str:
              "markers divided by 1,000. All 1,200 environs (a copy of the template and a fresh `io.BytesIO` body "
              "each; for FastAPI the ASGI scopes and `receive`s, awaited one after another in one running event "
              "loop) are built before the first marker, so the counts are the app's, not the driver's. "
-             f"`PYTHONHASHSEED=0`: a rerun counts the same to within ~0.1%. {n} counts in {result['seconds']:.0f} s.")
+             "`PYTHONHASHSEED=0`: a rerun counts the same (exactly, for the sync apps; the `async def` variant, whose "
+             f"handlers run on a worker thread, within ~0.2%). {n} counts in {result['seconds']:.0f} s.")
+    if result.get("errors"):
+        text += "\nNot counted (failed): " + "; ".join(f"{k}: {v.splitlines()[0]}" for k, v in result["errors"].items()) + "."
     return text
 
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 import functools
 from typing import TYPE_CHECKING, Any
 
-from .._types import Handler, Next
 from ..eventloop import is_async
 from ..middleware import arun_chain, run_chain
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # PERF: nextapi._types only names types, for type checkers (cold start)
+    from .._types import Handler, Next
     from ..request import Request
     from ..response import Response
 

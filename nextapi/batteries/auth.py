@@ -28,12 +28,12 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from .._types import Handler, Next
 from ..errors import HTTPError
 from ..eventloop import is_async, isawaitable, run
 from ._base import Battery
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # PERF: nextapi._types only names types, for type checkers (cold start)
+    from .._types import Handler, Next
     from ..request import Request
     from ..response import Response
 

@@ -22,10 +22,10 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from .._http import TEXT_TYPE, media_type
-from .._types import Next
 from ._base import Battery
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # PERF: nextapi._types only names types, for type checkers (cold start)
+    from .._types import Next
     from ..request import Request
     from ..response import Response, StreamEncoder
 

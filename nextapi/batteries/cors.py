@@ -18,10 +18,10 @@ import re
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from .._types import Next
 from ._base import Battery
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # PERF: nextapi._types only names types, for type checkers (cold start)
+    from .._types import Next
     from ..request import Request
     from ..response import Response
 

@@ -21,11 +21,11 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
-from .._types import Next
 from ..errors import HTTPError
 from ._base import Battery
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # PERF: nextapi._types only names types, for type checkers (cold start)
+    from .._types import Next
     from ..request import Request
     from ..response import Response
 

@@ -34,13 +34,13 @@ import time
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from .._types import Handler, Next
 from ..errors import HTTPError
 from ..eventloop import is_async, isawaitable
 from ..response import Response
 from ._base import Battery
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # PERF: nextapi._types only names types, for type checkers (cold start)
+    from .._types import Handler, Next
     from ..request import Request
 
 __all__ = ["MAX_COOKIE_BYTES", "MIN_SECRET_BYTES", "Session", "SessionTooLarge", "Sessions", "sessions"]

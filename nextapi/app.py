@@ -9,6 +9,7 @@ import os
 import sys
 import traceback
 from collections.abc import Awaitable, Callable, Iterable, Sequence
+from types import CoroutineType
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
@@ -28,7 +29,7 @@ from .middleware import middleware_files, run_chain
 from .reload import Reloader
 from .request import Request, parse_networks
 from .response import Response, SerializationError, error_response, finalize, send_error
-from .routing import Route, compile_routes, hidden_path, match, scan, static_table
+from .routing import Node, Route, compile_routes, hidden_path, match, scan, static_table
 from .signature import Signature
 
 DOCS_PATHS = ("/api/openapi.json", "/api/docs")  # R96: served when docs are on and no route takes them
@@ -138,6 +139,10 @@ class App:
         self._root = root
         self._static = static_table(routes)
         self._frontend: Frontend | None = frontend
+        self._max_query = self.limits.max_query_length
+        # 404s known without running anything: never in dev mode (files change), nor with app middleware
+        self._misses: dict[str, tuple[str, tuple[tuple[str, str], ...], tuple[bytes, ...]]] | None = (
+            None if self.dev or self.middleware else {})
 
     def targets(self) -> list[tuple[Route, Target]]:
         """Every route with its loaded module (imported now in dev mode), for OpenAPI and tools."""
@@ -151,6 +156,13 @@ class App:
 
     # -- request --------------------------------------------------------------
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        misses = self._misses
+        if misses is not None:  # PERF: a GET 404 seen before, for a path no raw spelling can match
+            hit = misses.get(environ.get("PATH_INFO", ""))
+            if (hit is not None and environ["REQUEST_METHOD"] == "GET"
+                    and len(environ.get("QUERY_STRING", "")) <= self._max_query):
+                start_response(hit[0], list(hit[1]))
+                return hit[2]
         try:
             status, headers, body = self._respond(environ)
         except Exception as exc:  # a bug of ours: still answer, never crash the worker
@@ -163,7 +175,7 @@ class App:
 
     def _respond(self, environ: Environ) -> Result:
         method = environ["REQUEST_METHOD"].upper()
-        if len(environ.get("QUERY_STRING") or "") > self.limits.max_query_length:
+        if len(environ.get("QUERY_STRING") or "") > self._max_query:
             return error_response(414, "Query string too long", method)
         try:
             path = environ.get("PATH_INFO") or "/"
@@ -171,15 +183,17 @@ class App:
                 path = path.encode("latin-1").decode("utf-8")
         except UnicodeError:
             return error_response(400, "Invalid path: not UTF-8", method)
-        if hidden_path(path):  # `..`, NUL, `\`, `x.py`, `.env`: never a route, never imported
-            return _not_found(method)
+        # PERF: hidden_path needs a '.', a '\\', '__' or a control character; most paths have none
+        if ("." in path or "\\" in path or "__" in path or not path.isprintable()) and hidden_path(path):
+            # `..`, NUL, `\`, `x.py`, `.env`: never a route, never imported
+            return self._not_found(environ, path, method, True)
         if self._reloader is not None:
             try:
                 self._reloader.refresh()
             except BuildError as exc:  # a conflict made while serving: say which files
                 logger.error("%s", exc)
                 return error_response(500, str(exc), method, detail={"traceback": getattr(exc, "traceback", "")})
-        if len(path) > 1 and path.endswith("/"):
+        if path[-1] == "/" and len(path) > 1:
             return self._slash_redirect(path, environ, method)
 
         route = self._static.get(path)  # PERF: most API paths have no parameters
@@ -193,11 +207,10 @@ class App:
                 if self._frontend is not None and path != "/api" and not path.startswith("/api/"):
                     return self._frontend.respond(environ, path, method)  # R60, R61: never for /api
                 if not self.middleware:
-                    return _not_found(method)
+                    return self._not_found(environ, path, method, False)
                 return self._unmatched(environ, path, method)  # R100: app middleware sees the 404
             route, params = found
 
-        res = Response()
         try:
             target, chain = self._load(route)
         except LoadError as exc:  # dev only: the other routes keep working
@@ -208,12 +221,11 @@ class App:
         except HTTPError as exc:
             return error_response(exc.status, exc.message, method)
 
-        config = target.config
-        req = Request(environ, path, params, config, self.limits, self.trusted_proxies)
+        req = Request(environ, path, params, target.config, self.limits, self.trusted_proxies)
         req.allow = target.allow
         if self.middleware:
             chain = self.middleware + chain
-        return self._run(req, res, chain, functools.partial(_dispatch, target, self.dev), route)
+        return self._run(req, Response(), chain, None, route, target)
 
     def _serve_docs(self, environ: Environ, path: str) -> Result:
         """`/api/openapi.json` or `/api/docs`, through the app middleware as any API request (R96, R100)."""
@@ -227,18 +239,38 @@ class App:
         req = Request(environ, path, {}, DEFAULT_CONFIG, self.limits, self.trusted_proxies)
         return self._run(req, Response(), self.middleware, _no_route, None)
 
-    def _run(self, req: Request, res: Response, chain: tuple[Middleware, ...], final: Handler,
-             route: Route | None) -> Result:
-        """The middleware chain and the handler, every error turned into its response here."""
-        environ, path, method, config = req.environ, req.path, req.method, req.config
+    def _not_found(self, environ: Environ, path: str, method: str, hidden: bool) -> Result:
+        """The 404 for a path no route takes, remembered for later GETs when it cannot depend on
+        the raw target (an encoded slash): hidden, or its first segment under `/api` names no
+        route file or folder while `/api` has no [param] or catch-all (R3, R4). Bounded."""
+        answer = _not_found(method)
+        misses = self._misses
+        key = environ.get("PATH_INFO")
+        if (misses is not None and environ["REQUEST_METHOD"] == "GET" and isinstance(key, str) and len(key) <= 256
+                and len(misses) < 1024 and (hidden or _dead(self._root, path))):
+            misses[key] = (answer[0], tuple(answer[1]), tuple(answer[2]))
+        return answer
+
+    def _run(self, req: Request, res: Response, chain: tuple[Middleware, ...], final: Handler | None,
+             route: Route | None, target: Target | None = None) -> Result:
+        """The middleware chain and `final` (a route's `target` when None), every error turned
+        into its response here."""
+        config = req.config
         try:
-            if chain:
-                run_chain(chain, final, req, res)
-            elif isawaitable(result := final(req, res)):
-                run(result)
-            if not res.finished and self.dev and not config.external_resolver:
+            if final is not None:
+                if chain:
+                    run_chain(chain, final, req, res)
+                elif isawaitable(result := final(req, res)):
+                    run(result)
+            elif target is not None:
+                if chain:
+                    run_chain(chain, functools.partial(_dispatch, target, self.dev), req, res)
+                # PERF: a route without middleware: no partial, no chain; _dispatch's only awaitable is its own
+                elif (result := _dispatch(target, self.dev, req, res)).__class__ is CoroutineType:
+                    run(result)
+            if self.dev and not res.finished and not config.external_resolver:
                 logger.warning("API resolved without sending a response for %s, "
-                               "this may result in stalled requests.", path)
+                               "this may result in stalled requests.", req.path)
         except HTTPError as exc:
             res._reset(None)  # the handler's own headers stay on an error it chose
             status = exc.status if 300 <= exc.status <= 599 else 500
@@ -247,6 +279,7 @@ class App:
                 res.set_header(name, value)
             send_error(res, exc.message, body=exc.body)
         except Exception as exc:
+            environ, path, method = req.environ, req.path, req.method
             environ[EXCEPTION_KEY] = exc
             logger.exception("Error in API route %s (%s)", path, route.rel if route else "no route")
             if self._on_error is not None:  # R107: reported before the 500 goes out
@@ -261,8 +294,8 @@ class App:
             else:
                 message = str(exc) if isinstance(exc, SerializationError) else "Internal Server Error"
                 send_error(res, message, _dev_detail(exc) if self.dev else None)
-        return finalize(res, method, environ, etag=config.etag,
-                        response_limit=config.response_limit, path=path, dev=self.dev)
+        return finalize(res, req.method, req.environ, etag=config.etag,
+                        response_limit=config.response_limit, path=req.path, dev=self.dev)
 
     def _slash_redirect(self, path: str, environ: Environ, method: str) -> Result:
         """`/api/users/` -> 308 `/api/users`, query kept; never an off-site `//host`."""
@@ -297,13 +330,20 @@ def _dispatch(target: Target, dev: bool, req: Request, res: Response) -> Any:
         check_length(environ, config.size_limit, config.size_label)  # 413 before reading
     elif "HTTP_TRANSFER_ENCODING" in environ and unframed_chunked(environ):
         raise HTTPError(411, "Length Required")  # a body we cannot read: never dropped silently
-    res._before_handler = dict(res._headers)  # R41: the headers a 500 keeps
+    # R41: the headers a 500 keeps. PERF: no copy when nothing was set (most routes have no middleware)
+    res._before_handler = dict(res._headers) if res._headers else _NO_HEADERS
     sig = target.typed.get(fn) if target.typed else None  # PERF: plain (req, res) handlers skip it
     result = fn(req, res) if sig is None else fn(req, res, **sig.bind(req))  # R90-R92: 422 before it runs
-    if isawaitable(result):  # `async def`, or a sync function returning an awaitable (R80, R82)
+    if result is None or result is res:
+        return result
+    # PERF: what handlers return most (a dict, a list) is never awaitable: one set lookup says so
+    if result.__class__ not in _PLAIN and isawaitable(result):  # `async def`, or a sync function's awaitable (R80, R82)
         return _settle(result, res, sig, dev)
-    if result is not None and result is not res and not res.finished:
-        _send_result(result, res, sig, dev)
+    if not res.finished:
+        if sig is None:
+            res.send(result)
+        else:
+            _send_result(result, res, sig, dev)
     return result
 
 
@@ -329,6 +369,10 @@ def _send_result(result: Any, res: Response, sig: Signature | None, dev: bool) -
         res.send(result)
     else:
         res.json(sig.output(result, dev, getattr(sig.fn, "__qualname__", "the handler")))
+
+
+_PLAIN = frozenset((dict, list, str, bytes, int, float, bool, tuple))
+_NO_HEADERS: dict[str, tuple[str, str | list[str]]] = {}  # shared, never changed: _reset copies it
 
 
 def _no_route(req: Request, res: Response) -> None:
@@ -369,14 +413,30 @@ _NOT_FOUND: dict[str, Result] = {}
 
 
 def _not_found(method: str) -> Result:
-    """The 404 for a path no route takes: the same bytes every time, so built once per method."""
+    """The 404 for a path no route takes: the same bytes every time, so built once per method
+    as the client spelled it (`get` is GET's answer too)."""
     cached = _NOT_FOUND.get(method)
     if cached is None:
-        cached = error_response(404, "Not Found", method)
+        cached = error_response(404, "Not Found", method.upper())
         if len(_NOT_FOUND) < 32:  # PERF: cached, bounded (the client picks the method)
             _NOT_FOUND[method] = cached
     line, headers, body = cached
     return line, list(headers), list(body)  # fresh lists: a server may change what it gets
+
+
+def _dead(root: Node, path: str) -> bool:
+    """No spelling of `path` can match: its first segment is not `api`, or the one after
+    `/api/` names nothing while `/api` has no [param] or catch-all child. An encoded slash
+    (`%2F`) only merges segments, and no static name holds a '/'."""
+    segs = path[1:].split("/", 2)
+    if segs[0] != "api":
+        return True  # every route is under api/
+    api = root.static.get("api")
+    if api is None:
+        return True
+    if api.param is not None or api.catchall is not None or api.optional is not None:
+        return False
+    return len(segs) > 1 and segs[1] not in api.static
 
 
 def _collect(exc: BuildError, problems: list[BuildError] | None) -> None:

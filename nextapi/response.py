@@ -7,9 +7,10 @@ Every path (`res.json`, `res.send`, a returned value, an error) ends in
 from __future__ import annotations
 
 import json
-import zlib
+import json.encoder
 import logging
 import re
+import zlib
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import fields, is_dataclass
 from datetime import date, datetime, time, timezone
@@ -25,6 +26,7 @@ from ._http import (
     CHUNK,
     EXCEPTION_KEY,
     JSON_TYPE,
+    STATUS_LINES,
     SURROGATES,
     TEXT_TYPE,
     status_line,
@@ -54,16 +56,15 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
-try:
-    from json.encoder import c_make_encoder, encode_basestring
-except ImportError:  # an interpreter without the C accelerator
-    c_make_encoder = None
-if c_make_encoder is not None:
+_c_make_encoder = getattr(json.encoder, "c_make_encoder", None)  # None without the C accelerator
+_encode_json: Callable[[Any], str]
+if _c_make_encoder is not None:
     # PERF: the C encoder called directly, made once: JSONEncoder.encode makes one per call,
     # through two Python frames and a closure. Without a markers dict a cycle is a
     # RecursionError (caught in dumps); a shared dict would flag an object that two
     # threads send at once (a module-level list, say) as circular.
-    _c_encode = c_make_encoder(None, _json_default, encode_basestring, None, ":", ",", False, False, False)
+    _c_encode = _c_make_encoder(None, _json_default, json.encoder.encode_basestring, None, ":", ",",
+                                False, False, False)
 
     def _encode_json(value: Any) -> str:
         return "".join(_c_encode(value, 0))
@@ -150,7 +151,7 @@ class Response:
         self._before_handler: dict[str, tuple[str, str | list[str]]] | None = None
         self._after: list[tuple[Callable[..., Any], tuple[Any, ...]]] | None = None
         self._encoders: list[BodyEncoder] | None = None
-        self._chunks: list[bytes] = []
+        self._chunks: list[bytes] | None = None  # PERF: made by the first write(), most responses have none
         self._body: bytes | None = None
         self._stream: Iterable[Any] | None = None
         self.finished = False
@@ -248,10 +249,16 @@ class Response:
 
     def send(self, body: Any = None) -> None:
         """Send a body, choosing the encoding and Content-Type by its type (R32)."""
-        if body.__class__ is dict or body.__class__ is list:  # PERF: what API handlers send most
+        if body.__class__ is dict or body.__class__ is list:  # PERF: what API handlers send most, inline
             data = dumps(body)
-            self._default_type(JSON_TYPE)
-            self._finish(data)
+            if self.finished:
+                self._check_open()
+            headers = self._headers
+            if "content-type" not in headers:
+                headers["content-type"] = ("Content-Type", JSON_TYPE)
+            self._body = data if self._chunks is None else b"".join(self._chunks) + data
+            self._chunks = None
+            self.finished = True
         elif body is None:
             self._finish(b"")
         elif isinstance(body, str):
@@ -282,6 +289,8 @@ class Response:
     def write(self, chunk: str | bytes) -> Response:
         """Append to the body; `end()` finishes it."""
         self._check_open()
+        if self._chunks is None:
+            self._chunks = []
         self._chunks.append(chunk.encode("utf-8") if isinstance(chunk, str) else bytes(chunk))
         return self
 
@@ -341,7 +350,7 @@ class Response:
         self._check_open()
         if self._chunks:
             data = b"".join(self._chunks) + data
-            self._chunks = []
+        self._chunks = None
         self._body = data
         self.finished = True
 
@@ -352,7 +361,7 @@ class Response:
             self._headers = dict(headers)
         self._headers.pop("content-type", None)
         self._headers.pop("content-length", None)
-        self._chunks, self._body, self._stream, self.finished = [], None, None, False
+        self._chunks, self._body, self._stream, self.finished = None, None, None, False
 
     def _close_stream(self) -> None:
         close = getattr(self._stream, "close", None)
@@ -391,7 +400,7 @@ def error_response(status: int, message: str, method: str = "GET", *,
 def etag_of(data: bytes) -> str:
     """A strong validator from the bytes: their length and two 32-bit checksums (Next.js uses a
     52-bit hash and the length). PERF: CRC-32 and Adler-32 cost a quarter of a BLAKE2 digest."""
-    return '"%x-%08x%08x"' % (len(data), zlib.crc32(data), zlib.adler32(data))
+    return f'"{len(data):x}-{zlib.crc32(data):08x}{zlib.adler32(data):08x}"'
 
 
 def etag_matches(if_none_match: str, etag: str) -> bool:
@@ -412,10 +421,45 @@ def finalize(
     response_limit: int | None = None, path: str = "", dev: bool = False,
 ) -> Result:
     """Turn a finished Response into (status line, headers, body iterable)."""
-    line, headers, body = _finalize(res, method, environ, etag, response_limit, path, dev)
-    if res._after is not None:  # PERF: one test for the responses without res.after()
-        body = _AfterBody(body, res._after, path)
-    return line, headers, body
+    status = res.status_code
+    # PERF: the common answer (a whole body, nothing re-encoding it, no 204/304, no
+    # If-None-Match) in one pass; everything else takes the general path below.
+    if res.finished and res._stream is None and res._encoders is None and status not in _NO_BODY:
+        body = res._body or b""
+        headers = res._headers
+        if etag and 200 <= status < 300 and method in _GET_HEAD:
+            if "etag" not in headers:
+                headers["etag"] = ("ETag", etag_of(body))
+            if environ.get("HTTP_IF_NONE_MATCH"):
+                return _with_after(res, _finalize(res, method, environ, etag, response_limit, path, dev), path)
+        out: list[tuple[str, str]] = []
+        for name, value in headers.values():
+            if value.__class__ is list:
+                out.extend((name, v) for v in value)
+            else:
+                out.append((name, value))  # type: ignore[arg-type]
+        if "content-length" in headers:
+            out = [h for h in out if h[0].lower() != "content-length"]
+        if "content-type" not in headers:
+            out.append(("Content-Type", TEXT_TYPE))
+        out.append(("Content-Length", str(len(body))))
+        if response_limit is not None and len(body) >= response_limit:
+            _warn_limit(path, response_limit)
+        chunks: Iterable[bytes] = [] if method == "HEAD" else [body]
+        if res._after is not None:
+            chunks = _AfterBody(chunks, res._after, path)
+        return STATUS_LINES.get(status) or status_line(status), out, chunks
+    return _with_after(res, _finalize(res, method, environ, etag, response_limit, path, dev), path)
+
+
+def _with_after(res: Response, result: Result, path: str) -> Result:
+    if res._after is None:  # PERF: one test for the responses without res.after()
+        return result
+    line, headers, body = result
+    return line, headers, _AfterBody(body, res._after, path)
+
+
+_GET_HEAD = ("GET", "HEAD")
 
 
 def _finalize(res: Response, method: str, environ: Environ, etag: bool,
@@ -423,13 +467,16 @@ def _finalize(res: Response, method: str, environ: Environ, etag: bool,
     status = res.status_code
     headers = res._headers
     stream = res._stream
-    body = res._body if res.finished else b"".join(res._chunks)  # a write() without end(): what was written
+    if res.finished:
+        body = res._body
+    else:  # a write() without end(): what was written
+        body = b"".join(res._chunks) if res._chunks else b""
     if body is None:  # None or streamed
         body = b""
     if res._encoders is not None:  # PERF: one attribute test for the responses nothing re-encodes
         body, stream = _encode(res, res._encoders, body, stream, path, environ)
 
-    if stream is None and etag and method in ("GET", "HEAD") and 200 <= status < 300 and status != 204:
+    if stream is None and etag and method in _GET_HEAD and 200 <= status < 300 and status != 204:
         if "etag" not in headers:
             headers["etag"] = ("ETag", etag_of(body))
         inm = environ.get("HTTP_IF_NONE_MATCH")
@@ -444,7 +491,7 @@ def _finalize(res: Response, method: str, environ: Environ, etag: bool,
         else:
             out.append((name, value))
 
-    line = status_line(status)
+    line = STATUS_LINES.get(status) or status_line(status)
     if status in _NO_BODY:
         if dev and res.status_code in _NO_BODY and (body or stream is not None):
             logger.warning("A body was attempted to be set with a %d statusCode for %s, this is invalid "

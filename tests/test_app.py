@@ -261,3 +261,55 @@ def test_req_ip_honours_x_forwarded_for_only_from_trusted_proxies(tmp_path, remo
 def test_a_bad_trusted_proxy_is_an_error_at_start_up(tmp_path):
     with pytest.raises(ValueError, match="trusted_proxies"):
         App(write_tree(tmp_path, APP_TREE), trusted_proxies=["10.0.0.0/33"])
+
+
+# --- R3/R4: a 404 for a path no route takes, answered again from memory (issue 15) ---------------
+
+def test_a_repeated_404_answers_the_same_and_every_method_keeps_its_own(make_client):
+    client = make_client({"api/a.py": "def get(req, res):\n    return {'a': 1}\n"})
+    first = client.get("/api/nope/deeper")
+    again = client.get("/api/nope/deeper")
+    assert (first.status, first.json(), first.headers.get_all("Content-Length")) == (404, {"error": "Not Found"}, ["21"])
+    assert (again.status, again.content, list(again.headers.items())) == (first.status, first.content, list(first.headers.items()))
+    head = client.request("HEAD", "/api/nope/deeper")
+    assert (head.status, head.content) == (404, b"")
+    assert client.post("/api/nope/deeper", json={}).json() == {"error": "Not Found"}
+    assert client.get("/api/nope/deeper?" + "q=" + "x" * 9000).status == 414  # the query limit still comes first
+    assert client.get("/api/a").json() == {"a": 1}
+
+
+def test_a_404_never_hides_a_route_an_encoded_slash_would_reach(make_client):
+    client = make_client({"api/p/[id].py": "def get(req, res):\n    return req.query\n"})
+    assert client.get("/api/p/a/b").status == 404  # no raw target: two segments
+    assert client.get("/api/p/a/b").status == 404
+    assert client.get("/api/p/a%2Fb").json() == {"id": "a/b"}  # the raw target keeps the slash inside
+
+
+def test_in_dev_mode_a_404_path_answers_once_its_file_exists(make_client, tmp_path):
+    client = make_client({"api/a.py": "def get(req, res):\n    return 1\n"}, dev=True)
+    assert client.get("/api/late").status == 404
+    (tmp_path / "pages" / "api" / "late.py").write_text("def get(req, res):\n    return 2\n")
+    assert client.get("/api/late").json() == 2
+
+
+def test_app_middleware_sees_every_404(tmp_path):
+    from nextapi.testing import Client
+
+    seen: list[str] = []
+
+    def count(req, res, next):
+        seen.append(req.path)
+        return next()
+
+    client = Client(App(write_tree(tmp_path, {"api/a.py": "def get(req, res):\n    return 1\n"}), middleware=[count]))
+    assert [client.get("/api/nope").status for _ in range(3)] == [404, 404, 404]
+    assert seen == ["/api/nope"] * 3
+
+
+def test_remembered_404s_are_bounded(tmp_path):
+    from nextapi.testing import Client
+
+    app = App(write_tree(tmp_path, {"api/a.py": "def get(req, res):\n    return 1\n"}))
+    client = Client(app)
+    assert {client.get(f"/api/n{i}").status for i in range(1100)} == {404}
+    assert app._misses is not None and len(app._misses) <= 1024

@@ -6,7 +6,6 @@ Named once here so the parsers, the response and the servers agree on them
 from __future__ import annotations
 
 import re
-from http import HTTPStatus
 
 CHUNK = 64 * 1024  # the largest single read of a request body or a file, and a stream's chunk
 JSON_TYPE = "application/json; charset=utf-8"
@@ -19,7 +18,71 @@ EXCEPTION_KEY = "nextapi.exception"
 # A lone surrogate has no UTF-8 form (a client may send one as "\\ud800", a server as a bad byte).
 SURROGATES = re.compile("[\ud800-\udfff]")
 # PERF: status lines built once, not per response.
-STATUS_LINES = {s.value: f"{s.value} {s.phrase}" for s in HTTPStatus}
+# PERF: written out (http.HTTPStatus's, Python 3.11), not built from the enum: `http` stays unimported (cold start)
+STATUS_LINES = {
+    100: "100 Continue",
+    101: "101 Switching Protocols",
+    102: "102 Processing",
+    103: "103 Early Hints",
+    200: "200 OK",
+    201: "201 Created",
+    202: "202 Accepted",
+    203: "203 Non-Authoritative Information",
+    204: "204 No Content",
+    205: "205 Reset Content",
+    206: "206 Partial Content",
+    207: "207 Multi-Status",
+    208: "208 Already Reported",
+    226: "226 IM Used",
+    300: "300 Multiple Choices",
+    301: "301 Moved Permanently",
+    302: "302 Found",
+    303: "303 See Other",
+    304: "304 Not Modified",
+    305: "305 Use Proxy",
+    307: "307 Temporary Redirect",
+    308: "308 Permanent Redirect",
+    400: "400 Bad Request",
+    401: "401 Unauthorized",
+    402: "402 Payment Required",
+    403: "403 Forbidden",
+    404: "404 Not Found",
+    405: "405 Method Not Allowed",
+    406: "406 Not Acceptable",
+    407: "407 Proxy Authentication Required",
+    408: "408 Request Timeout",
+    409: "409 Conflict",
+    410: "410 Gone",
+    411: "411 Length Required",
+    412: "412 Precondition Failed",
+    413: "413 Request Entity Too Large",
+    414: "414 Request-URI Too Long",
+    415: "415 Unsupported Media Type",
+    416: "416 Requested Range Not Satisfiable",
+    417: "417 Expectation Failed",
+    418: "418 I'm a Teapot",
+    421: "421 Misdirected Request",
+    422: "422 Unprocessable Entity",
+    423: "423 Locked",
+    424: "424 Failed Dependency",
+    425: "425 Too Early",
+    426: "426 Upgrade Required",
+    428: "428 Precondition Required",
+    429: "429 Too Many Requests",
+    431: "431 Request Header Fields Too Large",
+    451: "451 Unavailable For Legal Reasons",
+    500: "500 Internal Server Error",
+    501: "501 Not Implemented",
+    502: "502 Bad Gateway",
+    503: "503 Service Unavailable",
+    504: "504 Gateway Timeout",
+    505: "505 HTTP Version Not Supported",
+    506: "506 Variant Also Negotiates",
+    507: "507 Insufficient Storage",
+    508: "508 Loop Detected",
+    510: "510 Not Extended",
+    511: "511 Network Authentication Required",
+}
 
 
 def status_line(status: int) -> str:
@@ -41,3 +104,35 @@ def media_type(content_type: str | None) -> tuple[str, dict[str, str]]:
                 val = val[1:-1]
             params[key] = val
     return media.strip().lower(), params
+
+
+_HEXTOBYTE: dict[bytes, bytes] = {}  # b"2f" -> b"/", every case, made on the first escape
+
+
+def unquote_to_bytes(string: str | bytes) -> bytes:
+    """urllib.parse.unquote_to_bytes, the same algorithm (a malformed `%zz` is kept as written).
+
+    PERF: urllib.parse is not imported at start-up: it brings ipaddress (cold start).
+    """
+    if isinstance(string, str):
+        string = string.encode("utf-8")
+    bits = string.split(b"%")
+    if len(bits) == 1:
+        return string
+    table = _HEXTOBYTE or _hex_table()
+    res = [bits[0]]
+    append = res.append
+    for item in bits[1:]:
+        try:
+            append(table[item[:2]])
+            append(item[2:])
+        except KeyError:
+            append(b"%")
+            append(item)
+    return b"".join(res)
+
+
+def _hex_table() -> dict[bytes, bytes]:
+    digits = "0123456789ABCDEFabcdef"
+    _HEXTOBYTE.update({(a + b).encode(): bytes.fromhex(a + b) for a in digits for b in digits})
+    return _HEXTOBYTE

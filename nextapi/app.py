@@ -4,22 +4,17 @@
 from __future__ import annotations
 
 import functools
-import logging
 import os
 import sys
-import traceback
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from types import CoroutineType
-from typing import Any
-from urllib.parse import unquote_to_bytes
 
 from . import errorpage, instrumentation
-from ._http import EXCEPTION_KEY, HTML_TYPE
-from ._types import Environ, Handler, Middleware, Result, StartResponse
+from ._http import EXCEPTION_KEY, HTML_TYPE, unquote_to_bytes
 from .body import check_length, unframed_chunked
 from .config import DEFAULT_CONFIG
 from .errorpage import prefers_html
-from .errors import BuildError, HTTPError, LoadError
+from .errors import BuildError, HTTPError, LoadError, logger
 from .eventloop import isawaitable, run
 from .frontend import Frontend, build_frontend
 from .instrumentation import report
@@ -30,13 +25,20 @@ from .reload import Reloader
 from .request import Request, parse_networks
 from .response import Response, SerializationError, error_response, finalize, send_error
 from .routing import Node, Route, compile_routes, hidden_path, match, scan, static_table
-from .signature import Signature
+
+# PERF: `logger` (nextapi.errors) imports logging on its first call, and the typed-routes
+# modules load only for a typed handler (nextapi.loader): neither at start-up (cold start).
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (PERF: cold start); mypy reads the name
+if TYPE_CHECKING:
+    from typing import Any
+
+    from ._types import Environ, Handler, Middleware, Result, StartResponse
+    from .signature import Signature
+
+    Loaded = tuple[Target, tuple[Middleware, ...]]  # a route's module and its middleware chain
 
 DOCS_PATHS = ("/api/openapi.json", "/api/docs")  # R96: served when docs are on and no route takes them
 
-logger = logging.getLogger("nextapi")
-
-Loaded = tuple[Target, tuple[Middleware, ...]]  # a route's module and its middleware chain
 
 
 class App:
@@ -403,6 +405,8 @@ def _html_500(exc: BaseException, method: str, path: str) -> Result:
 
 
 def _dev_detail(exc: BaseException) -> dict[str, Any]:
+    import traceback  # PERF: dev error details only, off the cold-start path
+
     return {
         "exception": f"{type(exc).__name__}: {exc}",
         "traceback": "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)),

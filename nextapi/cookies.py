@@ -7,9 +7,8 @@ treats commas as separators; browsers send neither. This parser splits on
 from __future__ import annotations
 
 import re
-from urllib.parse import unquote_to_bytes
 
-from ._http import SURROGATES
+from ._http import SURROGATES, unquote_to_bytes
 
 # A "%" not followed by two hex digits makes decodeURIComponent throw.
 _BAD_ESCAPE = re.compile("%(?![0-9A-Fa-f]{2})")

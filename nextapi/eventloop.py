@@ -8,16 +8,17 @@ request, as `asyncio.run` would make, would strand it).
 """
 from __future__ import annotations
 
-import inspect
-import threading
 import types
-from collections.abc import Awaitable, Callable, Coroutine
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from _thread import _local as _thread_local
+from collections.abc import Awaitable, Callable
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (PERF: cold start); mypy reads the name
 if TYPE_CHECKING:
     import asyncio
+    from typing import Any, TypeVar
 
-T = TypeVar("T")
+    T = TypeVar("T")
+
 
 
 class _Holder:
@@ -34,7 +35,7 @@ class _Holder:
             self.loop.close()
 
 
-_local = threading.local()
+_local = _thread_local()  # threading.local itself; PERF: without importing threading (cold start)
 _ASYNC: dict[Any, bool] = {}  # function -> is it `async def`? (inspect is slow enough to cache)
 
 
@@ -60,9 +61,9 @@ def run(awaitable: Awaitable[T]) -> T:
     import asyncio  # PERF: imported on first use, so `import nextapi` stays without it (cold start)
     loop = thread_loop()
     ready = getattr(loop, "_ready", None)  # the loop's queue of callbacks (asyncio.BaseEventLoop)
-    if ready is None or ready or not inspect.iscoroutine(awaitable):
+    if ready is None or ready or not isinstance(awaitable, types.CoroutineType):
         return loop.run_until_complete(awaitable)
-    task: asyncio.Task[T] = loop.create_task(cast("Coroutine[Any, Any, T]", awaitable))
+    task: asyncio.Task[T] = loop.create_task(awaitable)  # a coroutine: checked above
     if len(ready) == 1:  # exactly the task's first step, as create_task scheduled it
         step = ready.popleft()
         asyncio.events._set_running_loop(loop)
@@ -79,6 +80,8 @@ def is_async(fn: Callable[..., Any]) -> bool:
     """`async def` (directly, or behind functools.wraps/partial or an async `__call__`)?"""
     known = _ASYNC.get(fn)
     if known is None:
+        import inspect  # PERF: on the first unseen function only (cached below), not at import (cold start)
+
         known = inspect.iscoroutinefunction(fn) or (
             not inspect.isroutine(fn) and inspect.iscoroutinefunction(type(fn).__call__))
         if len(_ASYNC) < 4096:  # bounded: handlers and middleware are few, decorators may make more
@@ -98,8 +101,9 @@ def isawaitable(value: Any) -> bool:
     if value is None or cls in _PLAIN:
         return False
     if cls is types.GeneratorType:  # a @types.coroutine generator
-        return bool(value.gi_code.co_flags & inspect.CO_ITERABLE_COROUTINE)
+        return bool(value.gi_code.co_flags & _CO_ITERABLE_COROUTINE)
     return hasattr(cls, "__await__")
 
 
+_CO_ITERABLE_COROUTINE = 0x100  # inspect.CO_ITERABLE_COROUTINE; PERF: without importing inspect (cold start)
 _PLAIN = frozenset((dict, list, str, bytes, int, float, bool, tuple))

@@ -80,5 +80,5 @@ def report(hook: Callable[..., Any], error: BaseException, req: Any, context: di
         result = hook(error, req, context)
         if isawaitable(result):
             run(result)
-    except Exception:  # noqa: BLE001 - logged with its traceback (ruff sees no `logging` logger here)
+    except Exception:
         logger.exception("instrumentation.on_request_error failed")

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import re
 from itertools import islice
-from typing import Any
-from urllib.parse import unquote_to_bytes
 
-from ._http import SURROGATES
+from ._http import SURROGATES, unquote_to_bytes
 from .errors import HTTPError
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (PERF: cold start); mypy reads the name
+if TYPE_CHECKING:
+    from typing import Any
 
 Query = dict[str, str | list[str]]
 

@@ -6,10 +6,7 @@ parsed once (Bottle's DictProperty idea), so a handler that only looks at
 """
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any, BinaryIO
-from urllib.parse import quote
 
 from .body import iter_body, parse_body, read_body
 from .config import DEFAULT_CONFIG, RouteConfig
@@ -114,6 +111,10 @@ class Request:
         raw: str | None = env.get("RAW_URI") or env.get("REQUEST_URI")
         if raw:
             return raw
+        from urllib.parse import (
+            quote,  # PERF: on the first req.url without RAW_URI, not at import (cold start)
+        )
+
         url = quote(self.path, safe="/:@!$&'()*+,;=-._~")
         qs = env.get("QUERY_STRING")
         return f"{url}?{qs}" if qs else url
@@ -227,13 +228,22 @@ class Request:
         return None if self.config.body_parser else self.environ["wsgi.input"]
 
 
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (PERF: cold start); mypy reads the name
+if TYPE_CHECKING:
+    import ipaddress
+    from typing import Any, BinaryIO
+
+    Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 def parse_networks(entries: Iterable[str]) -> tuple[Network, ...]:
     """`["10.0.0.0/8", "127.0.0.1"]` -> networks; a bad entry is a ValueError at start-up."""
     if isinstance(entries, str):
         entries = [entries]
+    if not entries:
+        return ()  # PERF: no proxies, no ipaddress (cold start)
+    import ipaddress  # PERF: only with trusted proxies, not at import (cold start)
+
     try:
         return tuple(ipaddress.ip_network(e.strip(), strict=False) for e in entries)
     except ValueError as exc:
@@ -241,6 +251,8 @@ def parse_networks(entries: Iterable[str]) -> tuple[Network, ...]:
 
 
 def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    import ipaddress  # PERF: only with trusted proxies (imported by parse_networks already)
+
     try:
         return ipaddress.ip_address(text.strip("[]"))
     except ValueError:

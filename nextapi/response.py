@@ -8,18 +8,11 @@ from __future__ import annotations
 
 import json
 import json.encoder
-import logging
 import re
+import sys
 import zlib
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
-from dataclasses import fields, is_dataclass
-from datetime import date, datetime, time, timezone
-from decimal import Decimal
-from email.utils import format_datetime
 from enum import Enum
-from typing import TYPE_CHECKING, Any, Protocol
-from urllib.parse import quote
-from uuid import UUID
 
 from ._http import (
     BYTES_TYPE,
@@ -31,27 +24,39 @@ from ._http import (
     TEXT_TYPE,
     status_line,
 )
-from ._types import Environ, Result
 from .config import format_size
+from .errors import logger
 from .eventloop import isawaitable, run, thread_loop
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (PERF: cold start); mypy reads the name
 if TYPE_CHECKING:
     import asyncio
+    from datetime import datetime
+    from typing import Any, Protocol
 
-logger = logging.getLogger("nextapi")
+    from ._types import Environ, Result
+
 
 
 def _json_default(value: Any) -> Any:
     """What `res.json` sends besides JSON's own types (R31); anything else is a TypeError naming it."""
-    if isinstance(value, (datetime, date, time)):
+    # PERF: a date, UUID or Decimal exists only once its module is imported, so none is imported here (cold start)
+    mods = sys.modules
+    dt = mods.get("datetime")
+    if dt is not None and isinstance(value, (dt.datetime, dt.date, dt.time)):
         return value.isoformat()  # a naive datetime stays naive, an aware one keeps its offset
-    if isinstance(value, (UUID, Decimal)):
+    uuid, decimal = mods.get("uuid"), mods.get("decimal")
+    if (uuid is not None and isinstance(value, uuid.UUID)) or (decimal is not None and isinstance(value, decimal.Decimal)):
         return str(value)
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, (set, frozenset)):
         return list(value)
-    if is_dataclass(value) and not isinstance(value, type):
+    if hasattr(type(value), "__dataclass_fields__") and not isinstance(value, type):
+        from dataclasses import (
+            fields,  # PERF: a dataclass instance implies dataclasses is imported; not at start-up
+        )
+
         return {f.name: getattr(value, f.name) for f in fields(value)}  # nested values encode in turn
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
@@ -101,18 +106,19 @@ class ResponseSentError(RuntimeError):
 StreamEncoder = Callable[[Iterator[bytes]], Iterator[bytes]]
 
 
-class BodyEncoder(Protocol):
-    """A content coding applied to a response as it is finalized (`res.add_encoder`; nextapi.gzip).
+if TYPE_CHECKING:
+    class BodyEncoder(Protocol):
+        """A content coding applied to a response as it is finalized (`res.add_encoder`; nextapi.gzip).
 
-    Called once, with `body` the whole body or None when the body is streamed, before
-    `finalize` computes the ETag, answers If-None-Match or counts Content-Length, so those
-    describe the encoded bytes. It returns None to leave the body as it is, the new bytes of
-    a whole body, or for a stream a `StreamEncoder` wrapping its chunks. The response is
-    finished by then, so it changes headers (Content-Encoding, Vary) in `res._headers`.
-    """
+        Called once, with `body` the whole body or None when the body is streamed, before
+        `finalize` computes the ETag, answers If-None-Match or counts Content-Length, so those
+        describe the encoded bytes. It returns None to leave the body as it is, the new bytes of
+        a whole body, or for a stream a `StreamEncoder` wrapping its chunks. The response is
+        finished by then, so it changes headers (Content-Encoding, Vary) in `res._headers`.
+        """
 
-    def __call__(self, res: Response, body: bytes | None, /) -> bytes | StreamEncoder | None:
-        ...
+        def __call__(self, res: Response, body: bytes | None, /) -> bytes | StreamEncoder | None:
+            ...
 
 
 def dumps(value: Any) -> bytes:
@@ -204,10 +210,20 @@ class Response:
         """Add a Set-Cookie header; the value is percent-encoded like Next.js does."""
         if not isinstance(name, str) or not _COOKIE_NAME_RE.match(name):
             raise ValueError(f"Invalid cookie name {name!r}")
+        from urllib.parse import (
+            quote,  # PERF: on the first cookie, not at import (cold start)
+        )
+
         parts = [f"{name}={quote(str(value), safe=_COOKIE_SAFE)}"]
         if max_age is not None:
             parts.append(f"Max-Age={int(max_age)}")
         if expires is not None:
+            from datetime import (  # PERF: only for a cookie with Expires (cold start)
+                datetime,
+                timezone,
+            )
+            from email.utils import format_datetime
+
             if not isinstance(expires, datetime):
                 expires = datetime.fromtimestamp(expires, timezone.utc)
             elif expires.tzinfo is None:
@@ -307,6 +323,10 @@ class Response:
             status = status_or_url
         else:
             raise ValueError(_REDIRECT_ERROR)
+        from urllib.parse import (
+            quote,  # PERF: on the first redirect, not at import (cold start)
+        )
+
         location = quote(url, safe="/:?#[]@!$&'()*+,;=-._~%")
         self.status(status).set_header("Location", location)
         self._default_type(TEXT_TYPE)

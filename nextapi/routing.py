@@ -8,30 +8,79 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
-from typing import Any
 
 from .errors import BuildError
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING, without importing typing (PERF: cold start); mypy reads the name
+if TYPE_CHECKING:
+    from typing import Any
 
 STATIC, PARAM, CATCHALL, OPTIONAL = 0, 1, 2, 3
 
 
-@dataclass(frozen=True)
 class Segment:
+    """One path segment: its kind (STATIC, PARAM, CATCHALL, OPTIONAL) and its text or name.
+
+    PERF: a plain class, not a dataclass: `dataclasses` imports `inspect`, both kept off the
+    cold-start path (issue 15); read-only and compared by value as the frozen dataclass was.
+    """
+
+    __slots__ = ("kind", "name")
+
     kind: int
     name: str  # the static text, or the parameter name
+
+    def __init__(self, kind: int, name: str) -> None:
+        object.__setattr__(self, "kind", kind)
+        object.__setattr__(self, "name", name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"cannot assign to field {name!r}")
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not Segment:
+            return NotImplemented
+        return self.kind == other.kind and self.name == other.name
+
+    def __hash__(self) -> int:
+        return hash((self.kind, self.name))
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Segment, (self.kind, self.name))
+
+    def __repr__(self) -> str:
+        return f"Segment(kind={self.kind!r}, name={self.name!r})"
 
     def __str__(self) -> str:
         return ("{}", "[{}]", "[...{}]", "[[...{}]]")[self.kind].format(self.name)
 
 
-@dataclass(frozen=True, eq=False)
 class Route:
-    """One route file, as parsed from its path: what it loads into is kept by the app."""
+    """One route file, as parsed from its path: what it loads into is kept by the app.
+
+    Compared and hashed by identity (a dict key of the app's). PERF: a plain class, not a
+    dataclass (cold start, as Segment).
+    """
+
+    __slots__ = ("file", "rel", "segments")
 
     file: str  # absolute path of the file
     rel: str  # path relative to the pages folder, with '/' separators
     segments: tuple[Segment, ...]
+
+    def __init__(self, file: str, rel: str, segments: tuple[Segment, ...]) -> None:
+        object.__setattr__(self, "file", file)
+        object.__setattr__(self, "rel", rel)
+        object.__setattr__(self, "segments", segments)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"cannot assign to field {name!r}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Route, (self.file, self.rel, self.segments))
+
+    def __repr__(self) -> str:
+        return f"Route(file={self.file!r}, rel={self.rel!r}, segments={self.segments!r})"
 
     @property
     def pattern(self) -> str:

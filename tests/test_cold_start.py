@@ -16,17 +16,26 @@ import pytest
 import nextapi
 from tests.helpers import ROOT, SEED, write_tree
 
-# Not imported by `import nextapi` plus building the seed sample, each with what brings it in.
+# Not imported by `import nextapi` plus building the seed sample (issue 15), each with what brings it in.
 LAZY = (
-    "asyncio", "ssl",  # the first async handler (eventloop, middleware, auth)
+    "typing", "contextlib", "warnings",  # typing only for type checkers (TYPE_CHECKING = False)
+    "asyncio", "ssl", "socket", "selectors",  # the first async handler (eventloop, middleware, auth)
+    "inspect", "ast", "dis", "tokenize",  # a typed handler (signature), the first unseen function (is_async)
+    "dataclasses", "copy",  # plain frozen classes for Route, Segment, Target, Limits, RouteConfig
+    "logging", "traceback", "linecache", "string", "weakref", "textwrap",  # the first log call, a broken file
+    "threading",  # _thread's local and lock; the reloader's RLock in dev mode
+    "email", "email.utils", "calendar", "locale", "random", "base64", "struct",  # cookie Expires, public files
+    "datetime", "decimal", "uuid", "platform", "fractions",  # res.json of one; config sizes in integers
+    "urllib.parse", "ipaddress",  # _http.unquote_to_bytes; quote and trusted proxies on first use
+    "http",  # status lines as a literal table
+    "importlib", "importlib.util",  # the loader uses the import system's own spec_from_file_location
     "sqlite3",  # nextapi.SQLiteStore (rate_limit)
     "hmac", "hashlib", "_hashlib",  # sessions; a module name for a file outside a pages folder
     "tempfile", "shutil", "bz2", "lzma",  # the first upload (multipart)
     "mimetypes",  # the first public file served (frontend)
-    "fractions",  # config's sizes are read with integers
-    "importlib.util",  # the loader uses the import system's own spec_from_file_location
     "html",  # the dev error page
-    "nextapi.batteries", "nextapi.openapi", "nextapi.docspage",  # used by name, or in dev mode
+    "nextapi.signature", "nextapi.convert", "nextapi.params",  # typed handlers only
+    "nextapi.batteries", "nextapi.openapi", "nextapi.docspage",  # used by name, or with docs on
 )
 
 
@@ -53,8 +62,6 @@ def test_typed_routes_modules_load_for_a_typed_handler_only(tmp_path: Path):
     build = "import sys, nextapi; nextapi.App(sys.argv[1])"
     typed = ("nextapi.signature", "nextapi.convert", "nextapi.params")
     plain = write_tree(tmp_path / "plain", {"api/a.py": "def get(req, res):\n    return {'ok': True}\n"})
-    if _imported("import nextapi.app", "nextapi.signature"):  # TODO(cold start): drop once R1 lands
-        pytest.xfail("nextapi/app.py still imports nextapi.signature at its top (/tmp/coldstart_requests.txt R1)")
     assert _imported(build, *typed, args=(str(plain),)) == []
     hinted = write_tree(tmp_path / "typed", {"api/a.py": "def get(req, res, n: int = 1):\n    return {'n': n}\n"})
     assert _imported(build, *typed, args=(str(hinted),)) == list(typed)

@@ -121,6 +121,16 @@ class Converter:
         return type(self).dump is Converter.dump
 
 
+def _predicate(conv: Converter, template: str = "{}", arg: str = "v") -> Callable[[Any], bool] | None:
+    """`conv.inline`'s test of `v` (put into `template`) made a function of `arg`; None without a test."""
+    ns: dict[str, Any] = {}
+    test = conv.inline("v", ns)
+    if test is None:
+        return None
+    found: Callable[[Any], bool] = eval(f"lambda {arg}: {template.format(test or 'True')}", ns)  # our own source
+    return found
+
+
 def _const(ns: dict[str, Any], value: Any) -> str:
     """A name in `ns` bound to `value`, for generated code."""
     name = f"_k{len(ns)}"
@@ -413,7 +423,8 @@ def _date(text: str) -> dt.date:
 class _Constrained(Converter):
     """`Annotated[T, Field(...)]`: T, then the constraints, each problem named as pydantic does."""
 
-    __slots__ = ("decimal_bounds", "field", "inner", "many", "numeric", "regex", "sized", "step", "step_ratio")
+    __slots__ = ("decimal_bounds", "field", "inner", "many", "numeric", "passes", "regex", "sized", "step",
+                 "step_ratio")
 
     def __init__(self, inner: Converter, field: Field) -> None:
         self.inner, self.field = inner, field
@@ -428,6 +439,7 @@ class _Constrained(Converter):
                                                                                     field.lt))
         self.step = Decimal(str(field.multiple_of)) if field.multiple_of is not None else Decimal(1)
         self.step_ratio = self.step.as_integer_ratio()
+        self.passes = _predicate(self)  # PERF: a value that already fits, told by one test
 
     def describe(self) -> str:
         return self.inner.describe()
@@ -468,12 +480,18 @@ class _Constrained(Converter):
         return None
 
     def load(self, value: Any, loc: Loc, errors: Errors) -> Any:
+        passes = self.passes
+        if passes is not None and passes(value):  # PERF: what inner.load and _limit would give back
+            return value
         value = self.inner.load(value, loc, errors)
         return value if value is INVALID else self._limit(value, loc, errors)
 
     def parse(self, text: Any, loc: Loc, errors: Errors) -> Any:
         value = self.inner.parse(text, loc, errors)
-        return value if value is INVALID else self._limit(value, loc, errors)
+        passes = self.passes
+        if value is INVALID or (passes is not None and passes(value)):  # PERF: _limit would find nothing
+            return value
+        return self._limit(value, loc, errors)
 
     def dump(self, value: Any) -> Any:
         return self.inner.dump(value)
@@ -649,16 +667,21 @@ class _Union(Converter):
 class _List(Converter):
     """`list[T]`, `set[T]`, `tuple[T, ...]`: a JSON array; from a query, a repeated key."""
 
-    __slots__ = ("item", "make", "name")
+    __slots__ = ("all_pass", "item", "make", "name")
     many = True
 
     def __init__(self, item: Converter, make: type, name: str) -> None:
         self.item, self.make, self.name = item, make, name
+        # PERF: a JSON array whose items all fit already is copied, with no location per item
+        self.all_pass = _predicate(item, "all({} for v in items)", "items") if make is list else None
 
     def describe(self) -> str:
         return f"{self.name}[{self.item.describe()}]"
 
     def load(self, value: Any, loc: Loc, errors: Errors) -> Any:
+        all_pass = self.all_pass
+        if all_pass is not None and value.__class__ is list and all_pass(value):
+            return value[:]  # PERF: what _items would build
         if not isinstance(value, (list, tuple)) or (self.make is not list and isinstance(value, str)):
             if self.make is not list and isinstance(value, (set, frozenset)):
                 value = list(value)

@@ -929,3 +929,43 @@ def test_r94_compiled_record_calls_the_class_as_the_walk_does() -> None:
     for cls, value in ((Mixed, {"a": 1, "c": 2}), (Reordered, {"a": 1, "b": "x"}), (PositionalOnly, {"a": 1}),
                        (Counted, {"a": 1, "b": 2})):
         same_load(cls, value)
+
+
+QUICK = (Annotated[int, Field(ge=1, le=6, multiple_of=2)], Annotated[str, Field(min_length=2, pattern="^[a-c]+$")],
+         Annotated[float, Field(gt=0, multiple_of=0.5)], Annotated[bool, Field(ge=1)], Annotated[Any, Field(ge=1)],
+         Annotated[int | None, Field(ge=1)], Annotated[Literal["a", "b"], Field(max_length=1)],
+         list[int], list[Annotated[int, Field(ge=0)]], list[str | None], list[Any], list[Point], set[int])
+
+
+def _slow(conv: Any) -> Any:
+    """`conv` without its quick tests (and so are the converters inside it)."""
+    import copy
+    slow = copy.copy(conv)
+    for name in ("passes", "all_pass"):
+        if hasattr(slow, name):
+            object.__setattr__(slow, name, None)
+    for name in ("inner", "item"):
+        if hasattr(slow, name):
+            object.__setattr__(slow, name, _slow(getattr(slow, name)))
+    return slow
+
+
+@FEW
+@given(VALUES)
+def test_r94_quick_tests_give_what_the_converters_give(value: Any) -> None:
+    for annotation in QUICK:
+        for text in (False, True):
+            try:
+                conv = compile_type(annotation, text=text)
+            except Unsupported:
+                continue
+            slow = _slow(conv)
+            for method, given_value in (("load", value), ("parse", value if isinstance(value, str) else str(value))):
+                fast_errors: list[dict[str, Any]] = []
+                slow_errors: list[dict[str, Any]] = []
+                got = getattr(conv, method)(given_value, ["q"], fast_errors)
+                want = getattr(slow, method)(given_value, ["q"], slow_errors)
+                assert fast_errors == slow_errors, (annotation, method, given_value)
+                assert (got is INVALID) == (want is INVALID)
+                if got is not INVALID:
+                    assert type(got) is type(want) and got == want

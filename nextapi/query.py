@@ -35,13 +35,16 @@ def parse_query(qs: str, max_fields: int | None = None) -> Query:
         return {}
     # PERF: the common query (ASCII, nothing escaped) never leaves str.
     if qs.isascii() and "%" not in qs and "+" not in qs:
-        if max_fields is not None and _over(qs, "&", _PAIRS, max_fields):
+        if max_fields is not None and qs.count("&") >= max_fields and _over(qs, "&", _PAIRS, max_fields):
             raise _too_many()
         out: Query = {}
         for part in qs.split("&"):
             if part:
                 key, _, value = part.partition("=")
-                add_pair(out, key, value)
+                if key in out:
+                    add_pair(out, key, value)
+                else:  # PERF: a key's first value, without a call
+                    out[key] = value
         return out
     try:
         raw = qs.encode("latin-1")

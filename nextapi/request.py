@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 
-from .body import iter_body, parse_body, read_body
+from .body import JSON_TYPES, iter_body, parse_body, read_body
 from .config import DEFAULT_CONFIG, RouteConfig
 from .cookies import parse_cookies
 from .limits import DEFAULT_LIMITS, Limits
@@ -85,9 +85,11 @@ class Request:
         config: RouteConfig = DEFAULT_CONFIG,
         limits: Limits = DEFAULT_LIMITS,
         trusted: tuple[Network, ...] = (),
+        method: str | None = None,
     ) -> None:
         self.environ = environ
-        self.method: str = environ["REQUEST_METHOD"].upper()
+        # `method`: REQUEST_METHOD upper-cased, when the caller has it already
+        self.method: str = environ["REQUEST_METHOD"].upper() if method is None else method
         self.path = path
         self.params = params or {}
         self.config = config
@@ -99,7 +101,7 @@ class Request:
         self.session: Any = None
         self.user: Any = None
         self._query = self._cookies = self._headers = self._raw = self._body = _UNSET
-        self._files: dict[str, Any] = {}
+        self._files: dict[str, Any] | None = None  # PERF: made when a multipart body is parsed
 
     def __repr__(self) -> str:
         return f"<Request {self.method} {self.url}>"
@@ -199,13 +201,17 @@ class Request:
         """Uploads of a multipart body: name -> UploadFile (a list when repeated)."""
         if self._body is _UNSET and is_multipart(self.environ.get("CONTENT_TYPE")):
             self.body  # noqa: B018 - parses the form, filling _files
+        if self._files is None:
+            self._files = {}
         return self._files
 
     def _parse_body(self) -> Any:
         ctype = self.environ.get("CONTENT_TYPE")
         lim = self.limits
         # PERF: no "multipart" in the header, no need to parse it to know
-        if self.config.body_parser and ctype and "multipart" in ctype.lower() and is_multipart(ctype):
+        # PERF: a JSON Content-Type is never multipart: no lower-casing to know
+        if (ctype and ctype not in JSON_TYPES and self.config.body_parser and "multipart" in ctype.lower()
+                and is_multipart(ctype)):
             if self._raw is _UNSET:
                 # Stream it: uploads go to disk as they arrive, never all in memory.
                 # iter_body reads nothing until iterated, and the boundary is checked first.

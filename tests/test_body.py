@@ -246,6 +246,9 @@ def test_no_body_is_none(content_type):
         (b'{"a": "\\u00e9"}', "application/json", {"a": "é"}),
         (b"", "application/json", {}),
         (b"\xef\xbb\xbf{}", "application/json", {}),  # a BOM is allowed (RFC 8259)
+        (b"\xef\xbb\xbf", "application/json", {}),  # a BOM alone is no bytes at all
+        (b" \t\r\n[1] \n", "application/json", [1]),  # JSON whitespace around the value
+        (b"{}", "application/json;charset=utf-8", {}),
         (b"[" * 64 + b"]" * 64, "application/json", eval("[" * 64 + "]" * 64)),
         (b'["' + b"[" * 1000 + b'"]', "application/json", ["[" * 1000]),
         (b'["\\"' + b"[" * 100 + b'"]', "application/json", ['"' + "[" * 100]),
@@ -269,6 +272,11 @@ def test_parse_json(raw, content_type, expected):
         b"[Infinity]",
         b"-Infinity",
         b"\x0c",  # not JSON whitespace
+        b"\x0c{}",
+        b"{}\x0b",
+        b"\xc2\xa0{}",  # a no-break space is not JSON whitespace either
+        b"\xef\xbb\xbf\xef\xbb\xbf{}",  # one BOM only
+        b"{} {}",
         b" \t\r\n",  # R24: only whitespace is malformed, as JSON.parse has it (an empty body is {})
         b" ",
         b"1e400",  # R24: outside the float range; JSON.parse's Infinity cannot be sent back

@@ -71,8 +71,9 @@ class Target:
 
     @property
     def signatures(self) -> dict[str, Signature]:
-        if self._pending is not None:  # PERF: plain functions compiled only when asked (OpenAPI, cold start)
-            functions, params, path = self._pending
+        pending = self._pending  # read once: another thread may finish the same work meanwhile
+        if pending is not None:  # PERF: plain functions compiled only when asked (OpenAPI, cold start)
+            functions, params, path = pending
             done = self._signatures
             object.__setattr__(self, "_signatures", {
                 key: done[key] if key in done else _compile(fn, params, path) for key, fn in functions.items()})

@@ -165,6 +165,20 @@ def test_a_plain_handler_is_not_typed_and_its_signature_comes_on_first_read(tmp_
         target.allow = "GET"  # type: ignore[misc]
 
 
+def test_signatures_read_by_many_threads_at_once(tmp_path: Path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from nextapi.loader import load_target
+
+    source = "".join(f"def {m}(req, res):\n    pass\n" for m in ("get", "post", "put", "patch", "delete"))
+    pages = write_tree(tmp_path, {"api/a.py": source})
+    for _ in range(20):
+        target = load_target(str(pages / "api" / "a.py"), str(pages))
+        with ThreadPoolExecutor(8) as pool:
+            seen = list(pool.map(lambda t: sorted(t.signatures), [target] * 8))
+        assert seen == [["DELETE", "GET", "PATCH", "POST", "PUT"]] * 8
+
+
 @pytest.mark.parametrize("source", [
     "from nextapi import operation\n\n@operation(status=201)\ndef post(req, res):\n    return {'made': True}\n",
     ("import functools\n\ndef deco(fn):\n    @functools.wraps(fn)\n    def inner(*a, **k):\n"

@@ -120,6 +120,10 @@ class Converter:
         """Does `dump` give back whatever it gets?"""
         return type(self).dump is Converter.dump
 
+    def output(self, checked: Callable[[Any, bool, str], Any]) -> Callable[[Any, bool, str], Any] | None:
+        """`dump` taking a handler's `(value, dev, where)`, `checked` doing all in dev; None: none of its own."""
+        return None
+
 
 def _predicate(conv: Converter, template: str = "{}", arg: str = "v") -> Callable[[Any], bool] | None:
     """`conv.inline`'s test of `v` (put into `template`) made a function of `arg`; None without a test."""
@@ -800,6 +804,11 @@ class _Record(Converter):
     def dumper(self) -> Callable[[Any], Any]:
         return self._dump
 
+    def output(self, checked: Callable[[Any, bool, str], Any]) -> Callable[[Any, bool, str], Any] | None:
+        # PERF: a handler's output and this dump in one frame
+        found: Callable[[Any, bool, str], Any] = _compile_dump(self, checked)
+        return found
+
     def plain_dump(self) -> bool:
         return False
 
@@ -1004,9 +1013,13 @@ def _arguments(cls: type, names: list[str]) -> list[str]:
     return args
 
 
-def _compile_dump(rec: _Record) -> Callable[[Any], Any]:
-    ns: dict[str, Any] = {"_any": rec.dump_any, "_cls": rec.cls, "dict": dict, "AttributeError": AttributeError}
-    lines = ["def dump(value):"]
+def _compile_dump(rec: _Record, checked: Callable[[Any, bool, str], Any] | None = None) -> Callable[..., Any]:
+    """`rec.dump`; with `checked`, a handler's `output(value, dev, where)` that is this dump outside
+    dev mode and `checked(value, dev, where)` in it (nextapi.signature)."""
+    ns: dict[str, Any] = {"_any": rec.dump_any, "_cls": rec.cls, "dict": dict, "AttributeError": AttributeError,
+                          "_checked": checked}
+    lines = ["def dump(value):"] if checked is None else [
+        "def dump(value, dev, where):", "    if dev:", "        return _checked(value, dev, where)"]
     if not rec.typed_dict:  # PERF: an instance of the very class: its fields are its attributes, read inline
         items = []
         for key in rec.keys:

@@ -322,6 +322,10 @@ def render(result: dict[str, Any]) -> str:
         text += (f"\n\nThousands of instructions per request (callgrind `Ir`). The harness alone (a WSGI app "
                  f"that does nothing, driven the same way) is {counts[('empty', 'A')] / 1000:.2f} k per request "
                  "and is inside every WSGI figure.")
+    ct = {a: counts[(a, "Ct")] for a in apps if (a, "Ct") in counts}
+    if "nextapi" in ct and len(ct) > 1:
+        text += ("\nTyped Ct against nextapi's: "
+                 + ", ".join(f"{LABELS[a]} {v / ct['nextapi']:.2f}×" for a, v in ct.items() if a != "nextapi") + ".")
     if result.get("cached"):
         text += "\nReference counts not run this time, from the cache of an earlier run: " + ", ".join(result["cached"]) + "."
     if result.get("nextapi"):

@@ -91,7 +91,7 @@ class Request:
         # `method`: REQUEST_METHOD upper-cased, when the caller has it already
         self.method: str = environ["REQUEST_METHOD"].upper() if method is None else method
         self.path = path
-        self.params = params or {}
+        self.params = {} if params is None else params  # PERF: the app passes a fresh dict; no second one
         self.config = config
         self.limits = limits
         self.trusted = trusted  # the app's trusted_proxies, for `ip`

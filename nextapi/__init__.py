@@ -46,18 +46,20 @@ _EXPORTS = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    """`nextapi.cors`, `from nextapi import cors`: the export, its submodule imported now."""
-    sub = _EXPORTS.get(name)
-    if sub is None:
-        raise AttributeError(f"module 'nextapi' has no attribute {name!r}")
-    import sys
+if not TYPE_CHECKING:  # at run time only: type checkers see the real imports above, and an unknown
+    # name stays an error to them (a module __getattr__ would make every attribute Any)
+    def __getattr__(name: str) -> Any:
+        """`nextapi.cors`, `from nextapi import cors`: the export, its submodule imported now."""
+        sub = _EXPORTS.get(name)
+        if sub is None:
+            raise AttributeError(f"module 'nextapi' has no attribute {name!r}")
+        import sys
 
-    module = f"{__name__}.{sub}"
-    __import__(module)  # PERF: not importlib.import_module: the importlib package stays unimported (cold start)
-    value = getattr(sys.modules[module], name)
-    globals()[name] = value  # PERF: later lookups are a plain module attribute, without this hook
-    return value
+        module = f"{__name__}.{sub}"
+        __import__(module)  # PERF: not importlib.import_module: the importlib package stays unimported (cold start)
+        value = getattr(sys.modules[module], name)
+        globals()[name] = value  # PERF: later lookups are a plain module attribute, without this hook
+        return value
 
 
 def __dir__() -> list[str]:

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .body import parse_json
+from .body import JSON_TYPES, parse_json
 from .convert import INVALID, Converter, Errors, Unsupported, compile_type
 from .errors import HTTPError
 from .params import NO_OPERATION, Cookie, Field, Header, Operation, Query
@@ -126,8 +126,8 @@ def _compile_bind(sig: Signature) -> Callable[[Any], dict[str, Any]]:
         name, required, default, load = inp.name, inp.required, inp.default, inp.converter.loader()
 
         def bind_body(req: Any) -> dict[str, Any]:
-            if (req.__class__ is Request and req._body is _UNSET and req.environ.get("CONTENT_TYPE") ==
-                    "application/json" and (data := req.raw_body) is not None):
+            if (req.__class__ is Request and req._body is _UNSET and req.environ.get("CONTENT_TYPE") in JSON_TYPES
+                    and (data := req.raw_body) is not None):
                 try:  # PERF: _body's common case, written out here
                     raw = req._body = parse_json(data, req.limits.max_json_depth)
                 except Exception as exc:
@@ -221,7 +221,7 @@ def _body(req: Any) -> Any:
     raw = req.raw_body
     if raw is None:
         return _MISSING
-    if ctype == "application/json" and req.__class__ is Request and req._body is _UNSET:
+    if ctype in JSON_TYPES and req.__class__ is Request and req._body is _UNSET:
         # PERF: what nearly every client sends: parsed here as req.body would (and kept for it)
         try:
             req._body = parse_json(raw, req.limits.max_json_depth)

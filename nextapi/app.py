@@ -9,11 +9,10 @@ import sys
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from types import CoroutineType
 
-from . import errorpage, instrumentation
+from . import instrumentation
 from ._http import EXCEPTION_KEY, HTML_TYPE, unquote_to_bytes
 from .body import check_length, unframed_chunked
 from .config import DEFAULT_CONFIG
-from .errorpage import prefers_html
 from .errors import BuildError, HTTPError, LoadError, logger
 from .eventloop import isawaitable, run
 from .frontend import Frontend, build_frontend
@@ -21,7 +20,6 @@ from .instrumentation import report
 from .limits import DEFAULT_LIMITS, Limits
 from .loader import Target, install_package, load_middleware, load_target
 from .middleware import middleware_files, run_chain
-from .reload import Reloader
 from .request import Request, parse_networks
 from .response import Response, SerializationError, error_response, finalize, send_error
 from .routing import Node, Route, compile_routes, hidden_path, match, scan, static_table
@@ -100,6 +98,8 @@ class App:
         self.public_dir = os.path.join(project, "public")  # R60: public/ beside the pages folder
         self._loaded: dict[Route, Loaded] = {}
         # The resolver is picked once: a production request never stats a file.
+        from .reload import Reloader  # PERF: dev mode only, not at import (cold start)
+
         self._reloader = Reloader(self) if dev else None
         self._load: Callable[[Route], Loaded] = self._reloader.load if self._reloader else self._loaded.__getitem__
 
@@ -218,7 +218,7 @@ class App:
             target, chain = self._load(route)
         except LoadError as exc:  # dev only: the other routes keep working
             logger.error("%s", exc)
-            if prefers_html(environ):  # R75
+            if errorpage().prefers_html(environ):  # R75
                 return _html_500(exc, method, path)
             return error_response(500, f"Error loading {exc}", method, detail={"traceback": exc.traceback})
         except HTTPError as exc:
@@ -291,9 +291,9 @@ class App:
             # R41: what middleware set before the handler ran (CORS, say) stays on the 500
             res._reset(res._before_handler)
             res.status(500)
-            if self.dev and prefers_html(environ):  # R75: a browser gets a page, not escaped JSON
+            if self.dev and errorpage().prefers_html(environ):  # R75: a browser gets a page, not escaped JSON
                 res.set_header("Content-Type", HTML_TYPE)
-                res.send(errorpage.render(exc, method, path))
+                res.send(errorpage().render(exc, method, path))
             else:
                 message = str(exc) if isinstance(exc, SerializationError) else "Internal Server Error"
                 send_error(res, message, _dev_detail(exc) if self.dev else None)
@@ -400,7 +400,7 @@ def _segments(path: str, raw: str, environ: Environ) -> list[str]:
 def _html_500(exc: BaseException, method: str, path: str) -> Result:
     res = Response()
     res.status(500).set_header("Content-Type", HTML_TYPE)
-    res.send(errorpage.render(exc.__cause__ or exc, method, path))
+    res.send(errorpage().render(exc.__cause__ or exc, method, path))
     return finalize(res, method, {}, etag=False)
 
 
@@ -447,3 +447,10 @@ def _collect(exc: BuildError, problems: list[BuildError] | None) -> None:
     if problems is None:
         raise exc
     problems.append(exc)
+
+
+def errorpage() -> Any:
+    """nextapi.errorpage, imported on the first error a dev browser may see (PERF: cold start)."""
+    from . import errorpage as page
+
+    return page

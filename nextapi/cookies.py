@@ -56,7 +56,7 @@ def _text(header: str | bytes) -> str:
     try:
         return header.encode("latin-1").decode("utf-8", "replace")
     except UnicodeEncodeError:  # already text, not latin-1 bytes
-        return SURROGATES.sub("\ufffd", header)
+        return re.sub(SURROGATES, "\ufffd", header)
 
 
 def _uri_decode(value: str) -> str:

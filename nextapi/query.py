@@ -49,7 +49,7 @@ def parse_query(qs: str, max_fields: int | None = None) -> Query:
     try:
         raw = qs.encode("latin-1")
     except UnicodeEncodeError:
-        raw = SURROGATES.sub("\ufffd", qs).encode("utf-8")  # as URLSearchParams does
+        raw = re.sub(SURROGATES, "\ufffd", qs).encode("utf-8")  # as URLSearchParams does
     return parse_query_bytes(raw, max_fields)
 
 

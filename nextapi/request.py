@@ -12,7 +12,6 @@ from .body import JSON_TYPES, iter_body, parse_body, read_body
 from .config import DEFAULT_CONFIG, RouteConfig
 from .cookies import parse_cookies
 from .limits import DEFAULT_LIMITS, Limits
-from .multipart import is_multipart, parse_multipart
 from .query import parse_query
 
 _UNSET: Any = object()
@@ -199,7 +198,8 @@ class Request:
     @property
     def files(self) -> dict[str, Any]:
         """Uploads of a multipart body: name -> UploadFile (a list when repeated)."""
-        if self._body is _UNSET and is_multipart(self.environ.get("CONTENT_TYPE")):
+        ctype = self.environ.get("CONTENT_TYPE")
+        if self._body is _UNSET and ctype and "multipart" in ctype.lower() and _multipart().is_multipart(ctype):
             self.body  # noqa: B018 - parses the form, filling _files
         if self._files is None:
             self._files = {}
@@ -211,7 +211,8 @@ class Request:
         # PERF: no "multipart" in the header, no need to parse it to know
         # PERF: a JSON Content-Type is never multipart: no lower-casing to know
         if (ctype and ctype not in JSON_TYPES and self.config.body_parser and "multipart" in ctype.lower()
-                and is_multipart(ctype)):
+                and _multipart().is_multipart(ctype)):
+            parse_multipart = _multipart().parse_multipart
             if self._raw is _UNSET:
                 # Stream it: uploads go to disk as they arrive, never all in memory.
                 # iter_body reads nothing until iterated, and the boundary is checked first.
@@ -268,3 +269,10 @@ def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
 def _trusted(text: str, networks: tuple[Network, ...]) -> bool:
     addr = _address(text)
     return addr is not None and any(addr in net for net in networks)
+
+
+def _multipart() -> Any:
+    """nextapi.multipart, imported on the first multipart body (PERF: cold start)."""
+    from . import multipart
+
+    return multipart

@@ -130,7 +130,7 @@ def dumps(value: Any) -> bytes:
     try:
         return text.encode("utf-8")
     except UnicodeEncodeError:  # surrogates only occur inside JSON strings, where the escape is valid
-        return SURROGATES.sub(lambda m: f"\\u{ord(m.group()):04x}", text).encode("utf-8")
+        return re.sub(SURROGATES, lambda m: f"\\u{ord(m.group()):04x}", text).encode("utf-8")
 
 
 def _check_header(name: str, value: str) -> None:

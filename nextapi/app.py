@@ -370,7 +370,8 @@ def _send_result(result: Any, res: Response, sig: Signature | None, dev: bool) -
     if sig.returns is None:
         res.send(result)
     else:
-        res.json(sig.output(result, dev, getattr(sig.fn, "__qualname__", "the handler")))
+        # PERF: the handler's name is for dev mode's warning only
+        res.json(sig.output(result, dev, getattr(sig.fn, "__qualname__", "the handler") if dev else ""))
 
 
 _PLAIN = frozenset((dict, list, str, bytes, int, float, bool, tuple))

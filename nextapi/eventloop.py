@@ -98,11 +98,18 @@ def isawaitable(value: Any) -> bool:
     cls = value.__class__
     if cls is types.CoroutineType:
         return True
-    if value is None or cls in _PLAIN:
+    if value is None or cls in _PLAIN or cls in _NOT_AWAITABLE:  # PERF: a failed hasattr raises inside
         return False
     if cls is types.GeneratorType:  # a @types.coroutine generator
         return bool(value.gi_code.co_flags & _CO_ITERABLE_COROUTINE)
-    return hasattr(cls, "__await__")
+    if hasattr(cls, "__await__"):
+        return True
+    if len(_NOT_AWAITABLE) < 1024:  # bounded: the classes handlers return are few
+        _NOT_AWAITABLE.add(cls)
+    return False
+
+
+_NOT_AWAITABLE: set[type] = set()  # classes seen without __await__ (a dataclass a typed handler returns)
 
 
 _CO_ITERABLE_COROUTINE = 0x100  # inspect.CO_ITERABLE_COROUTINE; PERF: without importing inspect (cold start)

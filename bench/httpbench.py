@@ -17,9 +17,24 @@ import subprocess
 import sys
 import tempfile
 import time
-from typing import Any
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import IO, Any
 
-from common import APPS, FRAMEWORKS, LABELS, MODULES, ROOT, WORKLOADS, Workload, call, load_app, median, table, template
+from common import (
+    APPS,
+    FRAMEWORKS,
+    LABELS,
+    MODULES,
+    ROOT,
+    WORKLOADS,
+    Workload,
+    call,
+    load_app,
+    median,
+    table,
+    template,
+)
 
 CONNECTIONS = 4
 START_TIMEOUT = 30.0
@@ -82,6 +97,24 @@ def fetch(port: int, w: Workload) -> tuple[int, bytes]:
         return resp.status, resp.read()
     finally:
         conn.close()
+
+
+
+@contextmanager
+def server_workdir(prefix: str, log_name: str) -> Iterator[tuple[str, IO[str]]]:
+    """A temporary folder with the servers' log open in it for writing: the log's tail goes to
+    stderr when the run fails, and the folder is always removed."""
+    workdir = tempfile.mkdtemp(prefix=prefix)
+    log_path = os.path.join(workdir, log_name)
+    try:
+        with open(log_path, "w") as log:
+            yield workdir, log
+    except Exception:
+        with open(log_path) as f:
+            sys.stderr.write(f.read()[-4000:])
+        raise
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 # -- drivers ------------------------------------------------------------------
@@ -154,37 +187,28 @@ def measure(seconds: int = 1, rounds: int = 4, worker_counts: tuple[int, ...] = 
     for w in WORKLOADS:  # what every server must send, taken from the bare function
         _, _, expected[w.key] = call(load_app("bare"), template(w.method, w.path, w.query, w.body), w.body)
     samples: dict[tuple[int, str, str], list[float]] = {}
-    workdir = tempfile.mkdtemp(prefix="nextapi-bench-http-")
-    log_path = os.path.join(workdir, "gunicorn.log")
-    try:
-        with open(log_path, "w") as log:
-            for workers in worker_counts:
-                servers: dict[str, tuple[subprocess.Popen, int]] = {}
-                try:
-                    for name in frameworks:
-                        servers[name] = start(name, workers, log)
-                    for name, (_, port) in servers.items():
-                        for w in WORKLOADS:  # the same bytes over the wire too
-                            status, body = fetch(port, w)
-                            if status != w.status or body != expected[w.key]:
-                                raise RuntimeError(f"{name} over HTTP: {w.label} -> {status} {body[:80]!r}")
-                        drive(port, WORKLOADS[0], 1, workdir)  # warm-up
-                    for rnd in range(rounds):
-                        shift = rnd % len(frameworks)
-                        order = frameworks[shift:] + frameworks[:shift]
-                        for w in WORKLOADS:
-                            for name in order:
-                                rps = drive(servers[name][1], w, seconds, workdir)
-                                samples.setdefault((workers, name, w.key), []).append(rps)
-                finally:
-                    for proc, _ in servers.values():
-                        stop(proc)
-    except Exception:
-        with open(log_path) as f:
-            sys.stderr.write(f.read()[-4000:])
-        raise
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+    with server_workdir("nextapi-bench-http-", "gunicorn.log") as (workdir, log):
+        for workers in worker_counts:
+            servers: dict[str, tuple[subprocess.Popen, int]] = {}
+            try:
+                for name in frameworks:
+                    servers[name] = start(name, workers, log)
+                for name, (_, port) in servers.items():
+                    for w in WORKLOADS:  # the same bytes over the wire too
+                        status, body = fetch(port, w)
+                        if status != w.status or body != expected[w.key]:
+                            raise RuntimeError(f"{name} over HTTP: {w.label} -> {status} {body[:80]!r}")
+                    drive(port, WORKLOADS[0], 1, workdir)  # warm-up
+                for rnd in range(rounds):
+                    shift = rnd % len(frameworks)
+                    order = frameworks[shift:] + frameworks[:shift]
+                    for w in WORKLOADS:
+                        for name in order:
+                            rps = drive(servers[name][1], w, seconds, workdir)
+                            samples.setdefault((workers, name, w.key), []).append(rps)
+            finally:
+                for proc, _ in servers.values():
+                    stop(proc)
     return {"rps": {k: median(v) for k, v in samples.items()}, "driver": driver, "seconds": seconds,
             "rounds": rounds, "workers": list(worker_counts), "frameworks": list(frameworks),
             "connections": CONNECTIONS}

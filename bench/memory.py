@@ -14,9 +14,6 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import os
-import shutil
-import sys
-import tempfile
 import time
 from typing import Any
 
@@ -80,29 +77,20 @@ def load(port: int, requests: int) -> int:
 
 def measure(apps: tuple[str, ...] = APPS, requests: int = 10_000) -> dict[str, Any]:
     rows: dict[str, dict[str, float]] = {}
-    workdir = tempfile.mkdtemp(prefix="nextapi-bench-mem-")
-    log_path = os.path.join(workdir, "gunicorn.log")
-    try:
-        with open(log_path, "w") as log:
-            for name in apps:
-                proc, port = httpbench.start(name, 1, log)
-                try:
-                    pid = worker_pid(proc.pid)
-                    before = status_mb(pid)
-                    t0 = time.monotonic()
-                    done = load(port, requests)
-                    took = time.monotonic() - t0
-                    after = status_mb(pid)
-                    rows[name] = {"start_rss": before["VmRSS"], "rss": after["VmRSS"], "hwm": after["VmHWM"],
-                                  "requests": done, "seconds": took}
-                finally:
-                    httpbench.stop(proc)
-    except Exception:
-        with open(log_path) as f:
-            sys.stderr.write(f.read()[-4000:])
-        raise
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+    with httpbench.server_workdir("nextapi-bench-mem-", "gunicorn.log") as (_, log):
+        for name in apps:
+            proc, port = httpbench.start(name, 1, log)
+            try:
+                pid = worker_pid(proc.pid)
+                before = status_mb(pid)
+                t0 = time.monotonic()
+                done = load(port, requests)
+                took = time.monotonic() - t0
+                after = status_mb(pid)
+                rows[name] = {"start_rss": before["VmRSS"], "rss": after["VmRSS"], "hwm": after["VmHWM"],
+                              "requests": done, "seconds": took}
+            finally:
+                httpbench.stop(proc)
     return {"rows": rows, "requests": requests}
 
 

@@ -25,11 +25,9 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
-import os
 import shutil
 import subprocess
 import sys
-import tempfile
 from collections.abc import Callable
 from typing import Any
 
@@ -201,37 +199,28 @@ def measure_http(seconds: int = 1, rounds: int = 5) -> dict[str, Any]:
     driver = "wrk" if shutil.which("wrk") else "python"
     drive = httpbench.wrk_rps if driver == "wrk" else httpbench.python_rps
     samples: dict[str, list[float]] = {}
-    workdir = tempfile.mkdtemp(prefix="nextapi-bench-typed-")
-    log_path = os.path.join(workdir, "servers.log")
     procs: dict[tuple[str, str], tuple[subprocess.Popen, int]] = {}
-    try:
-        with open(log_path, "w") as log:
-            try:
-                for _, server, module, w in SERVERS:
-                    if (server, module) not in procs:
-                        procs[(server, module)] = httpbench.start(module, 1, log, server=server, ready=w)
-                for label, server, module, w in SERVERS:  # the same bytes over the wire too
-                    port = procs[(server, module)][1]
-                    status, body = httpbench.fetch(port, w)
-                    if status != 200 or body != TYPED_BODY:
-                        raise RuntimeError(f"{label} over HTTP: {w.label} -> {status} {body[:80]!r}")
-                    if w is CT and httpbench.fetch(port, dataclasses.replace(w, body=TYPED_INVALID[0]))[0] != 422:
-                        raise RuntimeError(f"{label} over HTTP: an empty name is not a 422")
-                for _, port in procs.values():
-                    drive(port, CT, 1, workdir)  # warm-up
-                for rnd in range(rounds):
-                    shift = rnd % len(SERVERS)
-                    for label, server, module, w in SERVERS[shift:] + SERVERS[:shift]:
-                        samples.setdefault(label, []).append(drive(procs[(server, module)][1], w, seconds, workdir))
-            finally:
-                for proc, _ in procs.values():
-                    httpbench.stop(proc)
-    except Exception:
-        with open(log_path) as f:
-            sys.stderr.write(f.read()[-4000:])
-        raise
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+    with httpbench.server_workdir("nextapi-bench-typed-", "servers.log") as (workdir, log):
+        try:
+            for _, server, module, w in SERVERS:
+                if (server, module) not in procs:
+                    procs[(server, module)] = httpbench.start(module, 1, log, server=server, ready=w)
+            for label, server, module, w in SERVERS:  # the same bytes over the wire too
+                port = procs[(server, module)][1]
+                status, body = httpbench.fetch(port, w)
+                if status != 200 or body != TYPED_BODY:
+                    raise RuntimeError(f"{label} over HTTP: {w.label} -> {status} {body[:80]!r}")
+                if w is CT and httpbench.fetch(port, dataclasses.replace(w, body=TYPED_INVALID[0]))[0] != 422:
+                    raise RuntimeError(f"{label} over HTTP: an empty name is not a 422")
+            for _, port in procs.values():
+                drive(port, CT, 1, workdir)  # warm-up
+            for rnd in range(rounds):
+                shift = rnd % len(SERVERS)
+                for label, server, module, w in SERVERS[shift:] + SERVERS[:shift]:
+                    samples.setdefault(label, []).append(drive(procs[(server, module)][1], w, seconds, workdir))
+        finally:
+            for proc, _ in procs.values():
+                httpbench.stop(proc)
     return {"rps": {k: median(v) for k, v in samples.items()}, "driver": driver, "seconds": seconds,
             "rounds": rounds, "connections": httpbench.CONNECTIONS, "uvicorn": uvicorn_impl()}
 

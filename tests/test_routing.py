@@ -1,6 +1,7 @@
 """The folder is the router (R1–R6), through real requests."""
 from __future__ import annotations
 
+import os
 import string
 
 import pytest
@@ -293,3 +294,20 @@ def test_router_finds_each_route_from_its_pattern(route, values):
     # Static segments win (R4): a value that spells a static name may pick a more specific route.
     if found[0] is not route:
         assert any(v in {"me", "users", "settings", "docs", "shop", "a", "b", "c", "posts"} for v in values)
+
+
+def test_scan_leaves_out_symlinks_that_leave_the_folder(tmp_path):
+    """A route file that is a symlink out of the pages folder is never a route (nor imported);
+    one pointing inside is; a symlinked folder is not walked (os.walk does not follow it)."""
+    pages = tmp_path / "pages"
+    (pages / "api").mkdir(parents=True)
+    (pages / "api" / "real.py").write_text("def get(req, res):\n    return 1\n")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.py").write_text("raise SystemExit('imported from outside')\n")
+    (pages / "api" / "out.py").symlink_to(outside / "secret.py")
+    (pages / "api" / "in.py").symlink_to(pages / "api" / "real.py")
+    (pages / "api" / "dir").symlink_to(outside, target_is_directory=True)
+    routes = scan(str(pages))
+    assert sorted(r.rel for r in routes) == ["api/in.py", "api/real.py"]
+    assert all(r.file == os.path.join(os.path.abspath(pages), *r.rel.split("/")) for r in routes)

@@ -33,7 +33,7 @@ soak: venv
 # in-process (time, and instructions per request under valgrind's callgrind), with 10..10,000
 # routes and under gunicorn, its typed routes against FastAPI in-process (ASGI) and under
 # uvicorn, cold start of a fresh interpreter, and a gunicorn worker's memory (bench/run.py;
-# about 25 minutes). The peers, gunicorn and uvicorn go into their own venv; wrk and valgrind
+# 13-30 minutes, by the load). The peers, gunicorn and uvicorn go into their own venv; wrk and valgrind
 # are installed when apt-get can (else a Python load generator stands in, and the instruction
 # counts are skipped). Prints the tables and rewrites bench/RESULTS.md.
 BENCH_VENV  ?= bench/.venv

@@ -446,99 +446,61 @@ def finalize(
 ) -> Result:
     """Turn a finished Response into (status line, headers, body iterable)."""
     status = res.status_code
-    # PERF: the common answer (a whole body, nothing re-encoding it, no 204/304, no
-    # If-None-Match) in one pass; everything else takes the general path below.
-    if res.finished and res._stream is None and res._encoders is None and status not in _NO_BODY:
-        body = res._body or b""
-        headers = res._headers
-        if etag and 200 <= status < 300 and method in _GET_HEAD:
-            if "etag" not in headers:
-                headers["etag"] = ("ETag", etag_of(body))
-            if environ.get("HTTP_IF_NONE_MATCH"):
-                return _with_after(res, _finalize(res, method, environ, etag, response_limit, path, dev), path)
-        out: list[tuple[str, str]] = []
-        for name, value in headers.values():
-            if value.__class__ is list:
-                out.extend((name, v) for v in value)
-            else:
-                out.append((name, value))  # type: ignore[arg-type]
-        if "content-length" in headers:
-            out = [h for h in out if h[0].lower() != "content-length"]
-        if "content-type" not in headers:
-            out.append(("Content-Type", TEXT_TYPE))
-        out.append(("Content-Length", str(len(body))))
-        if response_limit is not None and len(body) >= response_limit:
-            _warn_limit(path, response_limit)
-        chunks: Iterable[bytes] = [] if method == "HEAD" else [body]
-        if res._after is not None:
-            chunks = _AfterBody(chunks, res._after, path)
-        return STATUS_LINES.get(status) or status_line(status), out, chunks
-    return _with_after(res, _finalize(res, method, environ, etag, response_limit, path, dev), path)
-
-
-def _with_after(res: Response, result: Result, path: str) -> Result:
-    if res._after is None:  # PERF: one test for the responses without res.after()
-        return result
-    line, headers, body = result
-    return line, headers, _AfterBody(body, res._after, path)
-
-
-_GET_HEAD = ("GET", "HEAD")
-
-
-def _finalize(res: Response, method: str, environ: Environ, etag: bool,
-              response_limit: int | None, path: str, dev: bool) -> Result:
-    status = res.status_code
     headers = res._headers
     stream = res._stream
     if res.finished:
-        body = res._body
+        body = res._body or b""  # None when streamed
     else:  # a write() without end(): what was written
         body = b"".join(res._chunks) if res._chunks else b""
-    if body is None:  # None or streamed
-        body = b""
     if res._encoders is not None:  # PERF: one attribute test for the responses nothing re-encodes
         body, stream = _encode(res, res._encoders, body, stream, path, environ)
 
-    if stream is None and etag and method in _GET_HEAD and 200 <= status < 300 and status != 204:
+    if stream is None and etag and 200 <= status < 300 and status != 204 and method in _GET_HEAD:
         if "etag" not in headers:
             headers["etag"] = ("ETag", etag_of(body))
         inm = environ.get("HTTP_IF_NONE_MATCH")
-        tag = headers["etag"][1]
-        if inm and isinstance(tag, str) and etag_matches(inm, tag):
-            status = 304
+        if inm:
+            tag = headers["etag"][1]
+            if isinstance(tag, str) and etag_matches(inm, tag):
+                status = 304
 
     out: list[tuple[str, str]] = []
     for name, value in headers.values():
-        if isinstance(value, list):
+        if value.__class__ is list:  # PERF: set_header stores a plain list, or a str
             out.extend((name, v) for v in value)
         else:
-            out.append((name, value))
+            out.append((name, value))  # type: ignore[arg-type]
 
-    line = STATUS_LINES.get(status) or status_line(status)
+    chunks: Iterable[bytes]
     if status in _NO_BODY:
         if dev and res.status_code in _NO_BODY and (body or stream is not None):
             logger.warning("A body was attempted to be set with a %d statusCode for %s, this is invalid "
                            "and the body was ignored.", status, path)  # R33: Next.js's words
         res._close_stream()
         out = [h for h in out if h[0].lower() not in ("content-type", "content-length")]
-        return line, out, []
+        chunks = []
+    else:
+        if "content-length" in headers:  # ours is counted below, or a stream has none
+            out = [h for h in out if h[0].lower() != "content-length"]
+        if "content-type" not in headers:
+            out.append(("Content-Type", TEXT_TYPE if stream is None else BYTES_TYPE))
+        if stream is not None:
+            if method == "HEAD":
+                res._close_stream()
+                chunks = []
+            else:
+                chunks = _StreamBody(stream, path, environ, response_limit)
+        else:
+            out.append(("Content-Length", str(len(body))))
+            if response_limit is not None and len(body) >= response_limit:
+                _warn_limit(path, response_limit)
+            chunks = [] if method == "HEAD" else [body]
+    if res._after is not None:  # PERF: one test for the responses without res.after()
+        chunks = _AfterBody(chunks, res._after, path)
+    return STATUS_LINES.get(status) or status_line(status), out, chunks
 
-    if "content-type" not in headers:
-        out.append(("Content-Type", TEXT_TYPE if stream is None else BYTES_TYPE))
-    if stream is not None:
-        out = [h for h in out if h[0].lower() != "content-length"]
-        if method == "HEAD":
-            res._close_stream()
-            return line, out, []
-        return line, out, _StreamBody(stream, path, environ, response_limit)
 
-    if "content-length" in headers:
-        out = [h for h in out if h[0].lower() != "content-length"]
-    out.append(("Content-Length", str(len(body))))
-    if response_limit is not None and len(body) >= response_limit:
-        _warn_limit(path, response_limit)
-    return line, out, [] if method == "HEAD" else [body]
+_GET_HEAD = ("GET", "HEAD")
 
 
 def _encode(res: Response, encoders: list[BodyEncoder], body: bytes, stream: Iterable[Any] | None,

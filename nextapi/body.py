@@ -52,11 +52,7 @@ def read_body(environ: dict[str, Any], limit: int, label: str) -> bytes | None:
             data = _read(stream, length) if length else b""
             if len(data) == length:
                 return data
-            if len(data) > length:
-                return data[:length]  # a stream returning more than asked is cut
-            if not data:
-                raise HTTPError(400, "Invalid body: incomplete")
-            return data + b"".join(_read_exactly(stream, length - len(data)))
+            return b"".join(_read_exactly(stream, length, data))  # short, or more than asked
     chunks = iter_body(environ, limit, label)
     if chunks is None:
         return None
@@ -148,12 +144,16 @@ def _content_length(value: str | None) -> int | None:
     return int(digits) if len(digits) < 20 else 1 << 64
 
 
-def _read_exactly(stream: Any, length: int) -> Iterator[bytes]:
-    """Read ``length`` bytes in bounded chunks; a body that ends early is a 400, never passed on."""
+def _read_exactly(stream: Any, length: int, first: bytes | None = None) -> Iterator[bytes]:
+    """Read ``length`` bytes in bounded chunks; a body that ends early is a 400, never passed on.
+
+    ``first`` is a chunk read already (read_body's single read), taken as the first read.
+    """
     remaining = length
     while remaining > 0:
         # read() always gets its size: wsgiref.validate asserts exactly one argument.
-        chunk = _read(stream, min(CHUNK, remaining))
+        chunk = _read(stream, min(CHUNK, remaining)) if first is None else first
+        first = None
         if not chunk:
             raise HTTPError(400, "Invalid body: incomplete")
         chunk = chunk[:remaining]  # a stream returning more than asked is cut

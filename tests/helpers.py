@@ -37,3 +37,15 @@ def grouped(pairs: list[tuple[str, str]]) -> dict[str, Any]:
     for k, v in pairs:
         out[k] = [*out[k], v] if isinstance(out.get(k), list) else [out[k], v] if k in out else v
     return out
+
+
+def run_cli(capsys: Any, *argv: str) -> tuple[int, str, str]:
+    """`nextapi ARGV...` in-process: (exit code, stdout, stderr), a SystemExit taken as its code."""
+    from nextapi.cli import main
+
+    try:
+        code = main(list(argv))
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err

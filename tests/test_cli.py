@@ -1,6 +1,6 @@
 """R50, R51: `python -m nextapi` commands, their output and their exit codes.
 
-Most run `nextapi.cli.main` in this process (fast); the entry point itself is
+Most run `nextapi.cli.main` in this process (fast, tests.helpers.run_cli); the entry point itself is
 run once as `python -m nextapi`. Serving is tested in test_server.py.
 """
 from __future__ import annotations
@@ -12,19 +12,9 @@ from pathlib import Path
 import pytest
 
 import nextapi
-from nextapi.cli import main
-from tests.helpers import ROOT, SEED, write_tree
+from tests.helpers import ROOT, SEED, run_cli, write_tree
 
 GET = "def get(req, res):\n    return 1\n"
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    try:
-        code = main(list(argv))
-    except SystemExit as exc:  # argparse: --help, --version, bad arguments
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 # -- version and help ---------------------------------------------------------
@@ -36,7 +26,7 @@ def test_version_through_python_m() -> None:
 
 @pytest.mark.parametrize("command", [[], ["dev"], ["serve"], ["start"], ["new"], ["routes"], ["check"]])
 def test_help_on_every_command(capsys: pytest.CaptureFixture[str], command: list[str]) -> None:
-    code, out, _ = run(capsys, *command, "--help")
+    code, out, _ = run_cli(capsys, *command, "--help")
     assert code == 0
     name = {"serve": "dev"}.get(command[0], command[0]) if command else ""  # serve: an alias of dev (R71)
     assert out.startswith(f"usage: nextapi {name}".rstrip())
@@ -45,18 +35,18 @@ def test_help_on_every_command(capsys: pytest.CaptureFixture[str], command: list
 
 
 def test_no_command_prints_usage_and_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = run(capsys)
+    code, out, err = run_cli(capsys)
     assert code == 2 and out == ""
     assert "serve" in err and "routes" in err and "check" in err
 
 
 def test_unknown_command_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
-    assert run(capsys, "launch")[0] == 2
+    assert run_cli(capsys, "launch")[0] == 2
 
 
 # -- routes -------------------------------------------------------------------
 def test_routes_of_the_seed(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = run(capsys, "routes", str(SEED))
+    code, out, err = run_cli(capsys, "routes", str(SEED))
     assert (code, err) == (0, "")
     rows = [line.split(None, 2) for line in out.splitlines()]
     assert rows == [
@@ -76,7 +66,7 @@ def test_routes_are_listed_in_match_order(capsys: pytest.CaptureFixture[str], tm
         "api/[team]/users.py": GET,
         "api/_private.py": GET,  # never a route
     })
-    code, out, _ = run(capsys, "routes", str(pages))
+    code, out, _ = run_cli(capsys, "routes", str(pages))
     assert code == 0
     rows = [line.split(None, 2) for line in out.splitlines()[1:]]
     assert [row[0] for row in rows] == [
@@ -87,7 +77,7 @@ def test_routes_are_listed_in_match_order(capsys: pytest.CaptureFixture[str], tm
 
 def test_routes_marks_a_broken_file_and_exits_1(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     pages = write_tree(tmp_path, {"api/good.py": GET, "api/bad.py": "def get(req, res)\n    pass\n"})
-    code, out, err = run(capsys, "routes", str(pages))
+    code, out, err = run_cli(capsys, "routes", str(pages))
     assert code == 1
     bad = next(line for line in out.splitlines() if line.startswith("/api/bad "))
     assert "! api/bad.py:1: SyntaxError" in bad
@@ -97,14 +87,14 @@ def test_routes_marks_a_broken_file_and_exits_1(capsys: pytest.CaptureFixture[st
 
 def test_routes_with_a_conflict_is_one_line_and_exit_1(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     pages = write_tree(tmp_path, {"api/x.py": GET, "api/x/index.py": GET})
-    code, out, err = run(capsys, "routes", str(pages))
+    code, out, err = run_cli(capsys, "routes", str(pages))
     assert (code, out) == (1, "")
     assert err == "error: route conflict: api/x.py and api/x/index.py both map to /api/x\n"
 
 
 # -- check --------------------------------------------------------------------
 def test_check_the_seed(capsys: pytest.CaptureFixture[str]) -> None:
-    assert run(capsys, "check", str(SEED)) == (0, "ok: 3 route(s), no problems\n", "")
+    assert run_cli(capsys, "check", str(SEED)) == (0, "ok: 3 route(s), no problems\n", "")
 
 
 def test_check_reports_every_problem(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
@@ -122,7 +112,7 @@ def test_check_reports_every_problem(capsys: pytest.CaptureFixture[str], tmp_pat
         "api/mw/_middleware.py": "def middleware(req, res, next)\n",
         "api/mw/x.py": GET,
     })
-    code, out, err = run(capsys, "check", str(pages))
+    code, out, err = run_cli(capsys, "check", str(pages))
     assert (code, err) == (1, "")
     lines = out.splitlines()
     problems = [line for line in lines if line.startswith("error: ")]
@@ -145,7 +135,7 @@ def test_check_reports_every_problem(capsys: pytest.CaptureFixture[str], tmp_pat
 
 def test_check_a_malformed_file_name(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     pages = write_tree(tmp_path, {"api/[id.py": GET})
-    code, out, _ = run(capsys, "check", str(pages))
+    code, out, _ = run_cli(capsys, "check", str(pages))
     assert code == 1
     assert "malformed segment" in out
 
@@ -153,14 +143,14 @@ def test_check_a_malformed_file_name(capsys: pytest.CaptureFixture[str], tmp_pat
 # -- missing folders: exit 2 for every command ----------------------------------
 @pytest.mark.parametrize("command", ["serve", "routes", "check"])
 def test_missing_pages_folder_exits_2(capsys: pytest.CaptureFixture[str], tmp_path: Path, command: str) -> None:
-    code, out, err = run(capsys, command, str(tmp_path / "nowhere"))
+    code, out, err = run_cli(capsys, command, str(tmp_path / "nowhere"))
     assert (code, out) == (2, "")
     assert err == f"error: pages folder not found: {tmp_path / 'nowhere'}\n"
 
 
 @pytest.mark.parametrize("command", ["serve", "routes", "check"])
 def test_missing_api_folder_exits_2(capsys: pytest.CaptureFixture[str], tmp_path: Path, command: str) -> None:
-    code, out, err = run(capsys, command, str(tmp_path))
+    code, out, err = run_cli(capsys, command, str(tmp_path))
     assert (code, out) == (2, "")
     assert err == f"error: no api/ folder in {tmp_path}\n"
 
@@ -170,7 +160,7 @@ def test_default_pages_folder_is_pages_in_the_working_directory(
 ) -> None:
     write_tree(tmp_path, {"api/here.py": GET})
     monkeypatch.chdir(tmp_path)
-    code, out, _ = run(capsys, "routes")
+    code, out, _ = run_cli(capsys, "routes")
     assert code == 0 and "/api/here" in out
 
 
@@ -180,14 +170,14 @@ def test_serve_refuses_a_bad_port_from_the_environment(
 ) -> None:
     pages = write_tree(tmp_path, {"api/x.py": GET})
     monkeypatch.setenv("PORT", "http")
-    assert run(capsys, "serve", str(pages)) == (2, "", "error: PORT must be a number, not 'http'\n")
+    assert run_cli(capsys, "serve", str(pages)) == (2, "", "error: PORT must be a number, not 'http'\n")
     monkeypatch.delenv("PORT")
-    code, _, err = run(capsys, "serve", str(pages), "--port", "70000")
+    code, _, err = run_cli(capsys, "serve", str(pages), "--port", "70000")
     assert (code, err) == (2, "error: port must be from 0 to 65535, not 70000\n")
 
 
 def test_serve_with_a_route_conflict_exits_1(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     pages = write_tree(tmp_path, {"api/x.py": GET, "api/x/index.py": GET})
-    code, out, err = run(capsys, "serve", str(pages), "--port", "0")
+    code, out, err = run_cli(capsys, "serve", str(pages), "--port", "0")
     assert (code, out) == (1, "")
     assert err.startswith("error: route conflict: api/x.py and api/x/index.py")

@@ -19,6 +19,7 @@ import pytest
 from nextapi import App
 from nextapi.cli import TEMPLATES, main, template_files, templates
 from nextapi.testing import Client
+from tests.helpers import run_cli
 from tests.servers import call, child_env, dev_server_args, free_port, running
 
 API_FILES = {".gitignore", "README.md", "pyproject.toml", "pages/api/hello.py", "pages/api/todos/[id].py",
@@ -26,15 +27,6 @@ API_FILES = {".gitignore", "README.md", "pyproject.toml", "pages/api/hello.py", 
 BOARD_FILES = {".gitignore", "README.md", "pyproject.toml", "board_db.py", "pages/index.html",
                "pages/api/hello.py", "pages/api/todos/[id].py", "pages/api/comments.py", "pages/api/comments/[id].py",
                "public/board.css", "public/favicon.svg", "tests/test_board.py"}
-
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    try:
-        code = main(list(argv))
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def listing(folder: Path) -> set[str]:
@@ -62,7 +54,7 @@ def test_the_templates_are_api_and_board() -> None:
 
 
 def test_new_writes_the_api_project(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    code, out, err = run(capsys, "new", str(tmp_path / "demo"))
+    code, out, err = run_cli(capsys, "new", str(tmp_path / "demo"))
     assert (code, err) == (0, "")
     demo = tmp_path / "demo"
     assert listing(demo) == API_FILES
@@ -82,7 +74,7 @@ def test_the_project_checks_clean_and_answers(
 ) -> None:
     demo = made[name]
     assert listing(demo) >= files
-    code, out, err = run(capsys, "check", str(demo))
+    code, out, err = run_cli(capsys, "check", str(demo))
     assert (code, err) == (0, "")
     assert out.startswith("ok: ")
     monkeypatch.setenv("BOARD_DB", str(tmp_path / "board.db"))
@@ -126,7 +118,7 @@ def test_a_folder_that_is_not_empty_is_refused_and_nothing_written(
     (target / existing).parent.mkdir(parents=True)
     (target / existing).write_text("mine\n")
     for template in ("api", "board"):
-        code, out, err = run(capsys, "new", str(target), "--template", template)
+        code, out, err = run_cli(capsys, "new", str(target), "--template", template)
         assert (code, out) == (1, "")
         assert err == f"error: {target} is not empty: nextapi new writes only into a new or empty folder\n"
     assert listing(target) == {existing}
@@ -137,7 +129,7 @@ def test_an_empty_folder_is_fine_and_dot_is_the_working_directory(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    code, out, _ = run(capsys, "new", ".")
+    code, out, _ = run_cli(capsys, "new", ".")
     assert code == 0
     assert listing(tmp_path) == API_FILES
     assert "  cd " not in out  # already there
@@ -148,8 +140,8 @@ def test_a_file_in_the_way_and_an_unknown_template_are_refused(
     capsys: pytest.CaptureFixture[str], tmp_path: Path,
 ) -> None:
     (tmp_path / "file").write_text("x")
-    assert run(capsys, "new", str(tmp_path / "file")) == (1, "", f"error: {tmp_path / 'file'} exists and is not a folder\n")
-    code, _, err = run(capsys, "new", str(tmp_path / "x"), "--template", "nope")
+    assert run_cli(capsys, "new", str(tmp_path / "file")) == (1, "", f"error: {tmp_path / 'file'} exists and is not a folder\n")
+    code, _, err = run_cli(capsys, "new", str(tmp_path / "x"), "--template", "nope")
     assert code == 2 and "invalid choice: 'nope'" in err
     assert not (tmp_path / "x").exists()
     assert os.listdir(tmp_path) == ["file"]

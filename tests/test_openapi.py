@@ -24,11 +24,10 @@ import pytest
 
 import nextapi
 from nextapi import App
-from nextapi.cli import main
 from nextapi.docspage import example, render
 from nextapi.openapi import document, security_schemes
 from nextapi.testing import Client
-from tests.helpers import SEED, write_tree
+from tests.helpers import SEED, run_cli, write_tree
 
 # Imported when the tests are collected, not in a test: tests/test_docs.py forgets the modules a docs
 # example imported (docs/openapi.md imports the validator), and a half-forgotten package breaks later.
@@ -723,30 +722,21 @@ def test_the_template_ships_beside_the_module_and_vendors(tmp_path: Path) -> Non
 
 
 # -- R95: the command --------------------------------------------------------------------------
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    try:
-        code = main(list(argv))
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 def test_the_command_prints_the_document(capsys: pytest.CaptureFixture[str], tree: Path) -> None:
-    code, out, err = run(capsys, "openapi", str(tree.parent))
+    code, out, err = run_cli(capsys, "openapi", str(tree.parent))
     assert (code, err) == (0, "")
     assert json.loads(out) == json.loads(json.dumps(document(App(tree))))
-    code, out, _ = run(capsys, "openapi", str(tree), "--title", "Shop", "--api-version", "9")
+    code, out, _ = run_cli(capsys, "openapi", str(tree), "--title", "Shop", "--api-version", "9")
     assert code == 0 and json.loads(out)["info"] == {"title": "Shop", "version": "9"}
 
 
 def test_the_command_writes_a_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     out_file = tmp_path / "openapi.json"
-    code, out, err = run(capsys, "openapi", str(SEED), "--out", str(out_file))
+    code, out, err = run_cli(capsys, "openapi", str(SEED), "--out", str(out_file))
     assert (code, out) == (0, "")
     assert "3 path(s)" in err
     assert json.loads(out_file.read_text(encoding="utf-8")) == json.loads(json.dumps(document(App(SEED))))
-    code, _, err = run(capsys, "openapi", str(SEED), "--out", str(tmp_path / "missing" / "x.json"))
+    code, _, err = run_cli(capsys, "openapi", str(SEED), "--out", str(tmp_path / "missing" / "x.json"))
     assert code == 1 and err.startswith("error: cannot write")
 
 
@@ -758,7 +748,7 @@ def test_the_command_in_the_project_folder(capsys: pytest.CaptureFixture[str], t
     monkeypatch.setenv("DOC", "")  # so the value the .env file sets is removed afterwards
     monkeypatch.delenv("DOC")
     monkeypatch.chdir(pages.parent)
-    code, out, _ = run(capsys, "openapi")
+    code, out, _ = run_cli(capsys, "openapi")
     assert code == 0
     assert json.loads(out)["paths"]["/api/a"]["get"]["summary"] == "From the env file"  # .env read first
     assert json.loads(out)["info"]["title"] == "proj"
@@ -766,9 +756,9 @@ def test_the_command_in_the_project_folder(capsys: pytest.CaptureFixture[str], t
 
 def test_the_command_fails_on_a_broken_handler(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     pages = write_tree(tmp_path, {"api/a.py": "def get(req, res)\n"})
-    code, out, err = run(capsys, "openapi", str(pages))
+    code, out, err = run_cli(capsys, "openapi", str(pages))
     assert (code, out) == (1, "") and "a.py" in err and "SyntaxError" in err
-    code, _, err = run(capsys, "openapi", "--help")
+    code, _, err = run_cli(capsys, "openapi", "--help")
     assert code == 0
 
 

@@ -23,7 +23,7 @@ import pytest
 
 from nextapi import cli
 from nextapi.cli import default_workers, main, production_server
-from tests.helpers import write_tree
+from tests.helpers import run_cli, write_tree
 from tests.servers import Proc, call, child_env, free_port
 
 GET = "def get(req, res):\n    return 1\n"
@@ -70,15 +70,6 @@ def no_exec(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, list[str], dict[
     return calls
 
 
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    try:
-        code = main(list(argv))
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 def project(base: Path, files: dict[str, str] | None = None, env: dict[str, str] | None = None) -> Path:
     """base/pages/api/... plus .env files in base; returns the project folder."""
     write_tree(base, files or {"api/env.py": ENV_ROUTE})
@@ -100,9 +91,9 @@ def test_dir_is_the_project_folder_or_the_pages_folder(
     assert cli._locate(None) == (str(root), str(root / "pages"))  # else . is the pages folder
     for where in (root, root / "pages"):
         monkeypatch.chdir(where)
-        code, out, _ = run(capsys, "routes")
+        code, out, _ = run_cli(capsys, "routes")
         assert code == 0 and "/api/here" in out
-        assert run(capsys, "check")[:2] == (0, "ok: 1 route(s), no problems\n")
+        assert run_cli(capsys, "check")[:2] == (0, "ok: 1 route(s), no problems\n")
 
 
 def test_a_pages_folder_with_a_pages_subfolder_is_still_the_pages_folder(tmp_path: Path) -> None:
@@ -115,7 +106,7 @@ def test_a_pages_folder_with_a_pages_subfolder_is_still_the_pages_folder(tmp_pat
 def test_a_project_folder_without_api_exits_2(capsys: pytest.CaptureFixture[str], tmp_path: Path,
                                               command: str) -> None:
     (tmp_path / "pages").mkdir()
-    code, out, err = run(capsys, command, str(tmp_path))
+    code, out, err = run_cli(capsys, command, str(tmp_path))
     assert (code, out) == (2, "")
     assert err == f"error: no api/ folder in {tmp_path / 'pages'}\n"
 
@@ -137,7 +128,7 @@ def test_dev_reads_the_development_files_before_importing(
 
     monkeypatch.setattr(DevServer, "serve_forever", serve_forever)
     root = project(tmp_path, env=ENV_FILES)
-    code, out, err = run(capsys, "dev", str(root), "--port", "0")
+    code, out, err = run_cli(capsys, "dev", str(root), "--port", "0")
     assert (code, err) == (0, "")
     assert seen["body"]["mode"] == seen["body"]["at_import"] == "development"
     assert seen["body"]["shared"] == "from .env"
@@ -154,7 +145,7 @@ def test_a_malformed_line_stops_the_command_naming_file_and_line(
     monkeypatch.setattr(cli, "production_server", lambda: "gunicorn")  # start gets as far as the files
     root = project(tmp_path, env={name: "# settings\nNXT_OK=1\nNXT_BAD='no closing quote\n"})
     monkeypatch.chdir(root)
-    code, out, err = run(capsys, command, "--port", "0") if command != "check" else run(capsys, command)
+    code, out, err = run_cli(capsys, command, "--port", "0") if command != "check" else run_cli(capsys, command)
     assert (code, out) == (1, "")
     assert err.startswith(f"error: {name}:3: unterminated single quote")
     assert "NXT_OK" not in environ
@@ -168,7 +159,7 @@ def test_start_without_gunicorn_or_waitress_exits_1_saying_to_install_one(
     monkeypatch.setitem(sys.modules, "gunicorn", None)  # import gunicorn now fails, find_spec says None
     monkeypatch.setitem(sys.modules, "waitress", None)
     assert production_server() is None
-    code, out, err = run(capsys, "start", str(project(tmp_path)), "--port", "0")
+    code, out, err = run_cli(capsys, "start", str(project(tmp_path)), "--port", "0")
     assert (code, out) == (1, "")
     assert err == "error: nextapi start needs a production WSGI server: pip install gunicorn (or waitress)\n"
     assert no_exec == []
@@ -223,16 +214,16 @@ def test_start_checks_the_app_and_the_port_before_handing_over(
 ) -> None:
     monkeypatch.setattr(cli, "production_server", lambda: "gunicorn")
     broken = project(tmp_path / "broken", {"api/bad.py": "def get(req, res)\n    pass\n"})
-    code, out, err = run(capsys, "start", str(broken), "--port", "0")
+    code, out, err = run_cli(capsys, "start", str(broken), "--port", "0")
     assert (code, out) == (1, "")
     assert err.startswith("error: ") and "bad.py:1: SyntaxError" in err
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        code, out, err = run(capsys, "start", str(project(tmp_path / "ok")), "--port", str(port))
+        code, out, err = run_cli(capsys, "start", str(project(tmp_path / "ok")), "--port", str(port))
     assert (code, out, err) == (1, "", f"error: port {port} on 127.0.0.1 is in use\n")
-    assert run(capsys, "start", str(project(tmp_path / "ok")), "--workers", "0")[::2] == (
+    assert run_cli(capsys, "start", str(project(tmp_path / "ok")), "--workers", "0")[::2] == (
         2, "error: --workers must be 1 or more, not 0\n")
     assert no_exec == []
 

@@ -111,14 +111,6 @@ def available() -> str | None:
 
 
 # -- the child: runs under callgrind ------------------------------------------------------------------
-def _wsgi_loop(app: Any, envs: list[dict[str, Any]]) -> None:
-    start_response = common._start_response
-    for env in envs:
-        out = app(env, start_response)
-        for _ in out:
-            pass
-        if hasattr(out, "close"):
-            out.close()
 
 
 def _empty(environ: dict[str, Any], start_response: Any) -> list[bytes]:
@@ -165,11 +157,11 @@ def child(name: str, keys: list[str]) -> None:
                 sys.exit(f"{name} answers {w.label} with {status}")
         warm = common.environs(tmpl, w.body, WARM)
         counted = common.environs(tmpl, w.body, COUNTED)
-        _wsgi_loop(app, warm)
+        common.drive_wsgi(app, warm)
         gc.collect()
         client_request(START_INSTRUMENTATION)
         os.getppid()
-        _wsgi_loop(app, counted)
+        common.drive_wsgi(app, counted)
         os.getppid()
         client_request(STOP_INSTRUMENTATION)
 
